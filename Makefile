@@ -1,0 +1,80 @@
+# docexit: every set-up step a fresh machine needs lives here (CI runs `make test` in a new clone).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+# Default training corpus: 400 pages per class (6,400 pages, 80/10/10 split).
+CORPUS ?= data/synth
+CORPUS_PER_CLASS ?= 400
+SEED ?= 0
+
+# Debian packages: OCR, and the fonts the page generator draws with (hand-like ones included).
+SYS_PKGS := tesseract-ocr tesseract-ocr-eng \
+	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf fonts-urw-base35 \
+	fonts-crosextra-carlito fonts-crosextra-caladea fonts-linuxlibertine fonts-ebgaramond \
+	fonts-cantarell fonts-roboto-unhinted fonts-open-sans fonts-lato fonts-noto-mono \
+	fonts-breip fonts-dkg-handwriting fonts-femkeklaver fonts-rufscript fonts-sjfonts \
+	fonts-humor-sans fonts-comic-neue
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help sysdeps venv test lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth clean
+
+help:
+	@echo "make test           lint, type-check and run the test suite (installs what it needs)"
+	@echo "make corpus         generate the default training corpus into $(CORPUS)"
+	@echo "make ocr-corpus     run tesseract over the corpus splits (stored beside each page)"
+	@echo "make contact-sheet  draw docs/contact_sheet.png"
+	@echo "make realval        rebuild the real-document validation folder data/realval"
+	@echo "make bench-synth    measure generator pages/s with $(WORKERS) workers"
+
+# Installs only what is missing, so it is cheap on a prepared machine.
+sysdeps:
+	@missing=$$(for p in $(SYS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check models tests
+	$(VENV)/bin/ruff format --check models tests
+
+typecheck: venv
+	$(VENV)/bin/mypy models
+
+unit: sysdeps venv
+	$(VENV)/bin/pytest -q tests
+
+test: lint typecheck unit
+
+corpus: sysdeps venv
+	$(PY) -m models.data.synth --out $(CORPUS) --per-class $(CORPUS_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
+
+ocr-corpus: sysdeps venv
+	for split in train val test; do $(PY) -m models.data.ocr --data $(CORPUS)/$$split --workers $(WORKERS) || exit 1; done
+
+contact-sheet: sysdeps venv
+	$(PY) -m models.data.contact_sheet --out docs/contact_sheet.png
+
+realval: sysdeps venv
+	$(PY) -m models.data.realdocs --out data/realval
+
+bench-synth: sysdeps venv
+	rm -rf /tmp/docexit-bench-synth
+	$(PY) -m models.data.synth --out /tmp/docexit-bench-synth --per-class 40 --seed 1 --workers $(WORKERS)
+	rm -rf /tmp/docexit-bench-synth
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

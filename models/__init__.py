@@ -1,0 +1,1 @@
+"""docexit models: the synthetic corpus and the multi-exit document encoder (pure PyTorch)."""
