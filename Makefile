@@ -6,10 +6,13 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
-# Default training corpus: 400 pages per class (6,400 pages, 80/10/10 split).
+# Default corpus: 500 pages per class (8,000 pages; 400 train, 50 val, 50 test per class).
 CORPUS ?= data/synth
-CORPUS_PER_CLASS ?= 400
+CORPUS_PER_CLASS ?= 500
 SEED ?= 0
+CONFIG ?= configs/default.toml
+RUN ?= runs/default
+CHECKPOINT ?= models/checkpoints/default
 
 # Debian packages: OCR, and the fonts the page generator draws with (hand-like ones included).
 SYS_PKGS := tesseract-ocr tesseract-ocr-eng \
@@ -20,7 +23,8 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng \
 	fonts-humor-sans fonts-comic-neue
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help sysdeps venv test lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth clean
+.PHONY: help sysdeps venv test lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
+	train checkpoint evaluate clean
 
 help:
 	@echo "make test           lint, type-check and run the test suite (installs what it needs)"
@@ -29,6 +33,9 @@ help:
 	@echo "make contact-sheet  draw docs/contact_sheet.png"
 	@echo "make realval        rebuild the real-document validation folder data/realval"
 	@echo "make bench-synth    measure generator pages/s with $(WORKERS) workers"
+	@echo "make train          train the multi-exit model ($(CONFIG) -> $(RUN))"
+	@echo "make checkpoint     calibrate and add operating points: $(RUN) -> $(CHECKPOINT)"
+	@echo "make evaluate       real early-exit evaluation on the synthetic test split and data/realval"
 
 # Installs only what is missing, so it is cheap on a prepared machine.
 sysdeps:
@@ -75,6 +82,17 @@ bench-synth: sysdeps venv
 	rm -rf /tmp/docexit-bench-synth
 	$(PY) -m models.data.synth --out /tmp/docexit-bench-synth --per-class 40 --seed 1 --workers $(WORKERS)
 	rm -rf /tmp/docexit-bench-synth
+
+train: sysdeps venv
+	$(PY) -m models.train --config $(CONFIG) --out $(RUN)
+
+checkpoint: sysdeps venv
+	$(PY) -m models.calibrate --run $(RUN) --data $(CORPUS)/val --out $(CHECKPOINT)
+	$(PY) -m models.operating_points --checkpoint $(CHECKPOINT) --data $(CORPUS)/val
+
+evaluate: sysdeps venv
+	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data $(CORPUS)/test --json
+	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data data/realval --json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -54,28 +54,18 @@ def ruled_paper(ctx: Ctx, flow: Flow, arg: str) -> None:
     cv.draw.line([(flow.x0 - 12, 0), (flow.x0 - 12, cv.height)], fill=150, width=2)
 
 
-def hand_date(ctx: Ctx, flow: Flow, arg: str) -> None:
-    ctx.canvas.write(
-        flow.x1 - ctx.theme.size * 10,
-        flow.y,
-        ctx.value("date", ctx.content.date),
-        ctx.theme.hand,
-        20,
-        "hand",
-    )
+def _hand_field(ctx: Ctx, flow: Flow, x: float, name: str, make: object) -> None:
+    """A key field written by hand on its own line, starting at x."""
+    ctx.canvas.write(x, flow.y, ctx.value(name, make), ctx.theme.hand, 20, "hand")
     flow.gap(line_height(ctx.theme.hand, 1.6))
+
+
+def hand_date(ctx: Ctx, flow: Flow, arg: str) -> None:
+    _hand_field(ctx, flow, flow.x1 - ctx.theme.size * 10, "date", ctx.content.date)
 
 
 def hand_sign(ctx: Ctx, flow: Flow, arg: str) -> None:
-    ctx.canvas.write(
-        flow.x0 + flow.width // 2,
-        flow.y,
-        ctx.value("author", ctx.content.name),
-        ctx.theme.hand,
-        20,
-        "hand",
-    )
-    flow.gap(line_height(ctx.theme.hand, 1.6))
+    _hand_field(ctx, flow, flow.x0 + flow.width // 2, "author", ctx.content.name)
 
 
 def report_cover(ctx: Ctx, flow: Flow, arg: str) -> None:

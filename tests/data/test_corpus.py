@@ -13,7 +13,7 @@ from PIL import Image
 from models.data.families import FAMILIES, REQUIRED_FIELDS, SPARSE_FAMILIES
 from models.data.labels import CLASS_TO_ID, CLASSES
 from models.data.ocr import normalise
-from tests.data.conftest import PER_CLASS
+from tests.conftest import PER_CLASS
 
 
 def test_every_class_in_every_split(corpus: Path) -> None:

@@ -1,0 +1,57 @@
+"""Run a model over a dataset and keep every exit's outputs (for validation, calibration and
+operating points): logits, gate logits and MuE similarities, per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from models.dataset import PageDataset, collate
+from models.multiexit import MultiExitLayoutLMv3
+
+
+@dataclass
+class ExitOutputs:
+    labels: Tensor  # [N]
+    logits: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N, K]
+    gates: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N]
+    image_similarity: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N]
+    text_similarity: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N]
+
+    def accuracy(self) -> dict[str, float]:
+        return {
+            n: float((x.argmax(-1) == self.labels).float().mean()) for n, x in self.logits.items()
+        }
+
+
+@torch.no_grad()
+def collect(
+    model: MultiExitLayoutLMv3, data: PageDataset, batch_size: int = 16, progress: bool = True
+) -> ExitOutputs:
+    model.eval()
+    chunks: dict[str, dict[str, list[Tensor]]] = {
+        "logits": {},
+        "gates": {},
+        "image": {},
+        "text": {},
+    }
+    labels = []
+    starts = range(0, len(data), batch_size)
+    for start in tqdm(starts, desc="collect", unit="batch", disable=not progress, leave=False):
+        batch = collate([data[i] for i in range(start, min(len(data), start + batch_size))])
+        labels.append(batch.pop("labels"))
+        out = model(**batch)
+        for name, step in out.steps.items():
+            chunks["logits"].setdefault(name, []).append(step.logits.float())
+            for key, value in (
+                ("gates", step.gate),
+                ("image", step.image_similarity),
+                ("text", step.text_similarity),
+            ):
+                if value is not None:
+                    chunks[key].setdefault(name, []).append(value.float())
+    cat = {k: {n: torch.cat(v) for n, v in d.items()} for k, d in chunks.items()}
+    return ExitOutputs(torch.cat(labels), cat["logits"], cat["gates"], cat["image"], cat["text"])

@@ -1,0 +1,166 @@
+"""Exit policies: pure functions of what the exits have said so far, shared by the service,
+evaluation and the operating-point search. Each answers "stop here?" for one page at one exit;
+the final exit always answers, whatever the policy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One page at one exit: calibrated class probabilities and the exit's other signals."""
+
+    name: str  # e.g. "vision.3", "mm.2", "emb.text_avg"
+    probs: tuple[float, ...]
+    gate_prob: float | None = None
+    image_similarity: float | None = None
+    text_similarity: float | None = None
+
+    @property
+    def stage(self) -> str:
+        return (
+            "vision"
+            if self.name in ("emb.vision_avg",) or self.name.startswith("vision.")
+            else "multimodal"
+        )
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probs)
+
+    @property
+    def prediction(self) -> int:
+        return max(range(len(self.probs)), key=self.probs.__getitem__)
+
+
+class Policy(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool: ...
+
+    def knob(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class GlobalThreshold:
+    """Exit once the calibrated top-class probability reaches tau."""
+
+    tau: float
+    name: str = "global"
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
+        return step.confidence >= self.tau
+
+    def knob(self) -> dict[str, Any]:
+        return {"tau": self.tau}
+
+
+@dataclass(frozen=True)
+class PerExitThresholds:
+    """A threshold per exit (exits without one never stop a page)."""
+
+    taus: dict[str, float] = field(default_factory=dict)
+    name: str = "per_exit"
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
+        return step.confidence >= self.taus.get(step.name, math.inf)
+
+    def knob(self) -> dict[str, Any]:
+        return {"taus": dict(self.taus)}
+
+
+def heuristic_thresholds(
+    accuracy: dict[str, float], ece: dict[str, float], eps: float
+) -> dict[str, float]:
+    """Hamed et al.'s heuristic: m_i = 1 - acc_i / ECE_i, min-max scaled over exits with margin eps,
+    so accurate, well-calibrated exits get low thresholds and poor ones high thresholds."""
+    m = {n: 1.0 - accuracy[n] / max(ece[n], 1e-6) for n in accuracy}
+    lo, hi = min(m.values()) - eps, max(m.values()) + eps
+    return {n: (v - lo) / (hi - lo) for n, v in m.items()}
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """MuE: exit once consecutive layers stop changing the tokens (cosine similarity), with its
+    own threshold per modality; a multimodal exit needs both streams to have settled."""
+
+    image: float
+    text: float
+    name: str = "similarity"
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
+        if step.image_similarity is None:
+            return False
+        if step.stage == "vision":
+            return step.image_similarity >= self.image
+        return (
+            step.text_similarity is not None
+            and step.text_similarity >= self.text
+            and step.image_similarity >= self.image
+        )
+
+    def knob(self) -> dict[str, Any]:
+        return {"image": self.image, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Exit once the same class has been predicted by k exits running (PABEE)."""
+
+    k: int
+    name: str = "patience"
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
+        recent = [*history, step][-self.k :]
+        return len(recent) == self.k and len({s.prediction for s in recent}) == 1
+
+    def knob(self) -> dict[str, Any]:
+        return {"k": self.k}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Exit when the exit's gate says the shared final classifier is right here (p >= tau)."""
+
+    tau: float
+    name: str = "gate"
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
+        return step.gate_prob is not None and step.gate_prob >= self.tau
+
+    def knob(self) -> dict[str, Any]:
+        return {"tau": self.tau}
+
+
+POLICIES = {
+    "global": GlobalThreshold,
+    "per_exit": PerExitThresholds,
+    "similarity": Similarity,
+    "patience": Patience,
+    "gate": Gate,
+}
+
+
+def make_policy(name: str, knob: dict[str, Any]) -> Policy:
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}")
+    policy: Policy = POLICIES[name](**knob)
+    return policy
+
+
+def describe(policy: Policy) -> dict[str, Any]:
+    data = asdict(policy)  # type: ignore[call-overload]
+    return {"name": data.pop("name"), **data}
+
+
+def first_exit(policy: Policy, steps: Sequence[StepView]) -> int:
+    """Index of the exit that answers for one page: the first the policy accepts, else the last."""
+    for i, step in enumerate(steps):
+        if policy.should_exit(step, steps[:i]):
+            return i
+    return len(steps) - 1

@@ -1,0 +1,97 @@
+"""Page inputs (tokens aligned to boxes) and the real per-page cascade."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+
+from models.inputs import encode_words, image_tensor, pad_text, tokenizer
+from models.multiexit import MultiExitLayoutLMv3
+from models.policies import GlobalThreshold
+from models.runtime import Cascade, Words
+
+
+def test_subword_tokens_take_their_words_box() -> None:
+    words = ["Unbelievably", "cheap", "invoice"]
+    boxes = [(0, 0, 100, 10), (110, 0, 160, 10), (0, 50, 200, 500)]
+    text = encode_words(words, boxes, (200, 1000), max_tokens=32)
+    tok = tokenizer()
+    ids = text.input_ids.tolist()
+    assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+    assert text.bbox[0].tolist() == [0, 0, 0, 0] and text.bbox[-1].tolist() == [1000] * 4
+    word_ids = tok(words, is_split_into_words=True).word_ids()
+    assert word_ids.count(0) > 1  # "Unbelievably" splits into several pieces
+    grid = [[0, 0, 500, 10], [550, 0, 800, 10], [0, 50, 1000, 500]]  # the page's 0-1000 grid
+    for t, w in enumerate(word_ids):
+        if w is not None:
+            assert text.bbox[t].tolist() == grid[w]
+
+
+def test_truncation_and_padding() -> None:
+    text = encode_words(["word"] * 100, [(0, 0, 1, 1)] * 100, (10, 10), max_tokens=16)
+    assert len(text.input_ids) == 16
+    short = encode_words([], [], (10, 10), max_tokens=16)
+    ids, bbox, mask = pad_text([text, short])
+    assert (
+        ids.shape == (2, 16) and bbox.shape == (2, 16, 4) and mask[1].sum() == len(short.input_ids)
+    )
+
+
+def test_image_tensor_is_three_channel_unit_range() -> None:
+    x = image_tensor(Image.new("L", (700, 1000), 255), 224)
+    assert x.shape == (3, 224, 224) and torch.allclose(x, torch.ones_like(x))
+
+
+class CountingOcr:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, image: Image.Image) -> Words:
+        self.calls += 1
+        return ["Total", "due"], [(10, 10, 60, 20), (70, 10, 100, 20)]
+
+
+def _page() -> Image.Image:
+    return Image.new("L", (64, 80), 200)
+
+
+def test_full_depth_runs_no_vision_layer_and_reads_the_page(model: MultiExitLayoutLMv3) -> None:
+    ocr = CountingOcr()
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr)
+    assert ocr.calls == 1 and not pred.ocr_skipped
+    assert pred.exit == "mm.3" and pred.layer == 3 and pred.stage == "multimodal"
+    assert [s.name for s in pred.steps] == ["emb.text_avg", "emb.concat", "mm.1", "mm.2", "mm.3"]
+    assert pytest.approx(sum(pred.probs), abs=1e-5) == 1.0
+
+
+def test_a_confident_vision_exit_skips_ocr(model: MultiExitLayoutLMv3) -> None:
+    ocr = CountingOcr()
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.0))
+    assert ocr.calls == 0 and pred.ocr_skipped and pred.exit == "emb.vision_avg"
+    assert "ocr" not in pred.timings and pred.timings["total"] > 0
+
+
+def test_a_policy_that_never_fires_ends_at_the_final_exit(model: MultiExitLayoutLMv3) -> None:
+    ocr = CountingOcr()
+    pred = Cascade(model, {"temperatures": {"mm.3": 2.0}}).classify(
+        _page(), ocr=ocr, policy=GlobalThreshold(1.1)
+    )
+    assert ocr.calls == 1 and pred.exit == "mm.3"
+    assert [s.name for s in pred.steps][:4] == [
+        "emb.vision_avg",
+        "vision.1",
+        "vision.2",
+        "vision.3",
+    ]
+
+
+def test_temperature_softens_the_answer(model: MultiExitLayoutLMv3) -> None:
+    hot = Cascade(model, {"temperatures": {"mm.3": 5.0}}).classify(_page(), ocr=CountingOcr())
+    cold = Cascade(model, {}).classify(_page(), ocr=CountingOcr())
+    assert max(hot.probs) < max(cold.probs) and hot.label == cold.label
+
+
+def test_text_is_required_past_the_vision_stage(model: MultiExitLayoutLMv3) -> None:
+    with pytest.raises(ValueError, match="needs text"):
+        Cascade(model, {}).classify(_page())
