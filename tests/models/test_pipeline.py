@@ -82,6 +82,8 @@ def test_calibrate_operating_points_and_evaluate(
         "similarity",
     }
     assert card["latency"]["ocr"] > 0 and set(card["latency"]["stages"]) >= set(card["exits"])
+    stages = card["latency"]["stages"]
+    assert all(stages[f"{s}.{i}"] > 0 for s in ("vision", "mm") for i in (1, 2))  # each layer timed
     assert card["policy"]["name"] == "per_exit"
     capsys.readouterr()
     evaluate.main(
