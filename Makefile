@@ -14,8 +14,9 @@ CONFIG ?= configs/default.toml
 RUN ?= runs/default
 CHECKPOINT ?= models/checkpoints/default
 
-# Debian packages: OCR, and the fonts the page generator draws with (hand-like ones included).
-SYS_PKGS := tesseract-ocr tesseract-ocr-eng \
+# Debian packages: OCR, Redis (the service tests start their own), and the fonts the page
+# generator draws with (hand-like ones included).
+SYS_PKGS := tesseract-ocr tesseract-ocr-eng redis-server \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf fonts-urw-base35 \
 	fonts-crosextra-carlito fonts-crosextra-caladea fonts-linuxlibertine fonts-ebgaramond \
 	fonts-cantarell fonts-roboto-unhinted fonts-open-sans fonts-lato fonts-noto-mono \
@@ -24,9 +25,10 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help sysdeps venv test lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
-	train checkpoint evaluate clean
+	train checkpoint evaluate serve clean
 
 help:
+	@echo "make serve          run the service on $(HOST):$(PORT) with $(CHECKPOINT)"
 	@echo "make test           lint, type-check and run the test suite (installs what it needs)"
 	@echo "make corpus         generate the default training corpus into $(CORPUS)"
 	@echo "make ocr-corpus     run tesseract over the corpus splits (stored beside each page)"
@@ -55,11 +57,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: venv
-	$(VENV)/bin/ruff check models tests
-	$(VENV)/bin/ruff format --check models tests
+	$(VENV)/bin/ruff check models service tests
+	$(VENV)/bin/ruff format --check models service tests
 
 typecheck: venv
-	$(VENV)/bin/mypy models
+	$(VENV)/bin/mypy models service
 
 unit: sysdeps venv
 	$(VENV)/bin/pytest -q tests
@@ -93,6 +95,15 @@ checkpoint: sysdeps venv
 evaluate: sysdeps venv
 	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data $(CORPUS)/test --json
 	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data data/realval --json
+
+# One process by default; SERVE_WORKERS=N runs N uvicorn workers sharing metrics through
+# PROMETHEUS_MULTIPROC_DIR (emptied first: stale files would add old counts).
+SERVE_WORKERS ?= 1
+serve: sysdeps venv
+	rm -rf /tmp/docexit-metrics && mkdir -p /tmp/docexit-metrics
+	PROMETHEUS_MULTIPROC_DIR=$$([ "$(SERVE_WORKERS)" -gt 1 ] && echo /tmp/docexit-metrics) \
+	DOCEXIT_CHECKPOINT=$${DOCEXIT_CHECKPOINT:-$(CHECKPOINT)} HOST=$(HOST) PORT=$(PORT) \
+	UVICORN_WORKERS=$(SERVE_WORKERS) $(PY) -m service
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -40,13 +40,17 @@ def load_run(run: Path) -> tuple[MultiExitLayoutLMv3, dict[str, Any]]:
     return model.eval(), summary
 
 
-def val_outputs(model: MultiExitLayoutLMv3, data: Path, per_class: int | None) -> ExitOutputs:
+def val_outputs(
+    model: MultiExitLayoutLMv3, data: Path, per_class: int | None, band: float | None = None
+) -> ExitOutputs:
     c = model.config
     pages = PageDataset(
         data,
         image_size=c.image_size,
+        pixels=c.pixels,
         max_tokens=c.max_text_tokens,
         ocr_mix=1.0,
+        band=band,
         per_class=per_class,
     )
     return collect(model, pages)

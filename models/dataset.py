@@ -17,6 +17,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from models.bands import band_cut, words_above
 from models.data.labels import CLASS_TO_ID, CLASSES
 from models.inputs import TextInputs, encode_words, image_tensor, pad_text
 
@@ -62,13 +63,17 @@ class PageDataset(Dataset[Example]):
         *,
         image_size: int,
         max_tokens: int,
+        pixels: str = "ink",
         ocr_mix: float = 0.0,
+        band_mix: float = 0.0,
+        band: float | None = None,
         per_class: int | None = None,
         seed: int = 0,
     ) -> None:
         self.pages = list_pages(root, per_class)
-        self.image_size, self.max_tokens = image_size, max_tokens
-        self.ocr_mix, self.seed, self.epoch = ocr_mix, seed, 0
+        self.image_size, self.max_tokens, self.pixels = image_size, max_tokens, pixels
+        self.ocr_mix, self.band_mix, self.seed, self.epoch = ocr_mix, band_mix, seed, 0
+        self.band = band  # read only the words of the page's top band (see models.bands)
 
     def __len__(self) -> int:
         return len(self.pages)
@@ -77,11 +82,21 @@ class PageDataset(Dataset[Example]):
         png, label = self.pages[i]
         # The clean/OCR choice depends on (seed, epoch, page) only: reproducible and resumable.
         key = hashlib.sha256(f"{self.seed}:{self.epoch}:{i}".encode()).digest()
-        use_ocr = random.Random(key).random() < self.ocr_mix
+        rng = random.Random(key)
+        use_ocr = rng.random() < self.ocr_mix
         words, boxes, from_ocr = page_words(png, use_ocr)
         image = Image.open(png)
+        if self.band is not None:
+            words, top = words_above((words, boxes), band_cut(image, self.band))
+            boxes = list(top)
+        elif rng.random() < self.band_mix:
+            # The service reads the top band of a page first (runtime.Cascade): teach every exit
+            # to answer from the words above a cut as well as from the whole page.
+            cut = rng.uniform(0.12, 0.5) * image.height
+            words, top = words_above((words, boxes), cut)
+            boxes = list(top)
         text = encode_words(words, boxes, image.size, self.max_tokens)
-        return Example(image_tensor(image, self.image_size), text, label, from_ocr)
+        return Example(image_tensor(image, self.image_size, self.pixels), text, label, from_ocr)
 
 
 def collate(batch: list[Example]) -> dict[str, Tensor]:

@@ -78,9 +78,21 @@ def pad_text(batch: Sequence[TextInputs]) -> tuple[Tensor, Tensor, Tensor]:
     return ids, bbox, mask
 
 
-def image_tensor(image: Image.Image, size: int) -> Tensor:
+def image_tensor(image: Image.Image, size: int, pixels: str = "ink") -> Tensor:
     """A page as the model sees it: grayscale, squashed to size x size (LayoutLMv3 ignores the
-    aspect ratio too), scaled to [-1, 1], three identical channels: [3, size, size]."""
+    aspect ratio too), three identical channels: [3, size, size].
+    pixels "ink": 0 for paper, 1 for black. A page is mostly paper; with paper at 0 a blank patch
+    embeds to the bias alone and an inked one stands out, where with paper at +1 every patch
+    shares one large vector and the ink is a small change on it that a from-scratch patch
+    embedding barely learns from (vision exits stayed near chance that way).
+    pixels "signed": [-1, 1] with paper at +1, LayoutLMv3's own normalisation (pretrained image
+    weights expect it)."""
     gray = image.convert("L").resize((size, size), Image.Resampling.BILINEAR)
-    x = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 127.5 - 1.0)
+    x = torch.from_numpy(np.asarray(gray, dtype=np.float32))
+    if pixels == "ink":
+        x = 1.0 - x / 255.0
+    elif pixels == "signed":
+        x = x / 127.5 - 1.0
+    else:
+        raise ValueError(f"pixels must be 'ink' or 'signed', not {pixels!r}")
     return x.unsqueeze(0).expand(3, size, size).contiguous()

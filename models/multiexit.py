@@ -50,6 +50,7 @@ class MultiExitConfig:
     shape_size: int = 64
     image_size: int = 224
     patch_size: int = 16
+    pixels: str = "ink"  # image encoding, see models.inputs.image_tensor
     dropout: float = 0.1
     layer_norm_eps: float = 1e-12
     # LayoutLMv3-base uses relative 1D/2D attention biases; MiniLM has no weights for them.
@@ -60,10 +61,18 @@ class MultiExitConfig:
     embedding_exits: tuple[str, ...] = ("vision_avg", "text_avg", "concat")
     vision_exits: tuple[int, ...] | None = None  # None: after every layer
     mm_exits: tuple[int, ...] | None = None
+    # What a vision exit reads: "mean" of the image tokens, or "grid": every patch projected to
+    # grid_dim features, flattened in place (a page's look is where its ink is; a mean forgets it).
+    vision_readout: str = "mean"
+    grid_dim: int = 8
     backbone_path: str | None = None  # a local Hugging Face LayoutLMv3 folder, e.g. layoutlmv3-base
 
     def __post_init__(self) -> None:
         self.embedding_exits = tuple(self.embedding_exits)
+        if self.vision_readout not in ("mean", "grid"):
+            raise ValueError(
+                f"vision_readout must be 'mean' or 'grid', not {self.vision_readout!r}"
+            )
         if self.head not in ("ramp", "gate"):
             raise ValueError(f"head must be 'ramp' or 'gate', not {self.head!r}")
         bad = set(self.embedding_exits) - {"vision_avg", "text_avg", "concat"}
@@ -103,6 +112,7 @@ class MultiExitConfig:
         fields: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
         }
+        fields.setdefault("pixels", "signed")  # cards from before the ink encoding existed
         return cls(**fields)
 
     def backbone_config(self) -> LayoutLMv3Config:
@@ -150,6 +160,19 @@ class ExitHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # [B, d_in] -> [B, d_out]
         return self.net(x)
+
+
+class GridReadout(nn.Module):
+    """A vision exit's input that keeps the layout: LayerNorm, Linear(d, r) per patch, flattened
+    in patch order. [B, 1 + P, d] -> [B, P * r]."""
+
+    def __init__(self, d: int, r: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.proj = nn.Linear(d, r)
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        return self.proj(self.norm(hidden[:, 1:])).flatten(1)
 
 
 @dataclass
@@ -201,14 +224,23 @@ class MultiExitLayoutLMv3(nn.Module):
         d, k, p = config.hidden_size, config.num_labels, config.dropout
         out = k if config.head == "ramp" else 1
         heads: dict[str, ExitHead] = {}
+        readouts: dict[str, GridReadout] = {}
+        patches = (config.image_size // config.patch_size) ** 2
         for name in config.exit_names():
+            key = name.replace(".", "_")
             d_in = 2 * d if name == "emb.concat" else d
-            heads[name.replace(".", "_")] = ExitHead(d_in, out, p)
+            if config.vision_readout == "grid" and name.startswith("vision."):
+                readouts[key] = GridReadout(d, config.grid_dim)
+                d_in = patches * config.grid_dim
+                heads[key] = ExitHead(d_in, k if config.head == "ramp" else k + 1, p)
+                continue
+            heads[key] = ExitHead(d_in, out, p)
         if config.head == "gate":  # the final classifier, shared by every gate
             heads["classifier"] = ExitHead(d, k, p)
             if "emb_concat" in heads:
                 del heads["emb_concat"]  # a gate needs a d-wide state for the shared classifier
         self.heads = nn.ModuleDict(heads)
+        self.readouts = nn.ModuleDict(readouts)
 
     def _adopt_backbone_shape(self) -> None:
         bc, c = self.backbone.config, self.config
@@ -220,6 +252,7 @@ class MultiExitLayoutLMv3(nn.Module):
         c.intermediate_size, c.vocab_size = bc.intermediate_size, bc.vocab_size
         c.image_size, c.patch_size = _side(bc.input_size), _side(bc.patch_size)
         c.relative_attention = bool(bc.has_relative_attention_bias)
+        c.pixels = "signed"  # what its pretrained patch embedding was trained on
         c.vision_exits = c.mm_exits = None
         c.__post_init__()
 
@@ -249,9 +282,13 @@ class MultiExitLayoutLMv3(nn.Module):
         return enc._cal_1d_pos_emb(positions), enc._cal_2d_pos_emb(bbox)
 
     def _head(self, name: str, state: Tensor) -> ExitStep:
-        head = self.heads[name.replace(".", "_")]
+        key = name.replace(".", "_")
+        head = self.heads[key]
         if self.config.head == "ramp":
             return ExitStep(name, head(state))
+        if key in self.readouts:  # a grid state is not the classifier's: its head gives both
+            both = head(state)
+            return ExitStep(name, both[:, :-1], gate=both[:, -1])
         return ExitStep(name, self.heads["classifier"](state), gate=head(state).squeeze(-1))
 
     # -- the vision stream --------------------------------------------------------------------
@@ -267,7 +304,9 @@ class MultiExitLayoutLMv3(nn.Module):
         for i in range(max(c.vision_layers, default=0)):
             previous, hidden = hidden, self.run_layer(i, hidden, None, bias)
             if i + 1 in c.vision_layers:
-                step = self._head(f"vision.{i + 1}", hidden.mean(1))
+                key = f"vision_{i + 1}"
+                readout = self.readouts[key](hidden) if key in self.readouts else hidden.mean(1)
+                step = self._head(f"vision.{i + 1}", readout)
                 step.image_similarity = _cosine(hidden[:, 1:], previous[:, 1:]) if i else None
                 yield step
 

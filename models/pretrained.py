@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file
@@ -51,3 +52,30 @@ def minilm_state_dict(max_positions: int) -> dict[str, Tensor]:
             value = value[:1]
         out[f"backbone.{name}"] = value
     return out
+
+
+def sincos_2d(grid: int, dim: int, scale: float = 1.0) -> Tensor:
+    """Fixed 2D sine-cosine positions for a grid x grid patch layout, a zero row for the image
+    [CLS] first: [1, 1 + grid * grid, dim]. dim must be a multiple of 4."""
+    if dim % 4:
+        raise ValueError(f"sincos_2d needs dim % 4 == 0, not {dim}")
+    y, x = torch.meshgrid(torch.arange(float(grid)), torch.arange(float(grid)), indexing="ij")
+    q = dim // 4
+    omega = 1.0 / (100.0 ** (torch.arange(q, dtype=torch.float32) / q))
+    xs, ys = x.flatten()[:, None] * omega, y.flatten()[:, None] * omega
+    table = torch.cat([xs.sin(), xs.cos(), ys.sin(), ys.cos()], 1)
+    return torch.cat([torch.zeros(1, dim), table], 0).unsqueeze(0) * scale
+
+
+def init_image_embeddings(backbone: Any) -> None:
+    """Start the image part, which no pretrained weights cover here, where it learns fast:
+    sine-cosine patch positions (transformers starts them at zero, so a freshly initialised
+    stack cannot tell where a patch is) and a small patch projection, so that positions are not
+    drowned by the content of inked patches."""
+    bb = backbone  # a transformers LayoutLMv3Model
+    if bb.pos_embed is None:
+        return
+    grid = int(round((bb.pos_embed.shape[1] - 1) ** 0.5))
+    with torch.no_grad():
+        bb.pos_embed.copy_(sincos_2d(grid, bb.pos_embed.shape[2]))
+        bb.patch_embed.proj.weight.mul_(0.1)

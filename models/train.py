@@ -29,7 +29,7 @@ from models.collect import collect
 from models.dataset import PageDataset, collate
 from models.losses import exit_weights, joint_loss
 from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
-from models.pretrained import WORD_EMBEDDINGS, minilm_state_dict
+from models.pretrained import WORD_EMBEDDINGS, init_image_embeddings, minilm_state_dict
 
 log = logging.getLogger("docexit.train")
 
@@ -65,6 +65,7 @@ def build_model(cfg: TrainConfig) -> tuple[MultiExitLayoutLMv3, set[str]]:
         )
         assert not unexpected, unexpected
         fresh |= set(missing)
+        init_image_embeddings(model.backbone)
     if cfg.opt("freeze_word_embeddings", True):
         dict(model.named_parameters())[WORD_EMBEDDINGS].requires_grad_(False)
     return model, fresh
@@ -100,14 +101,17 @@ def train(
     train_set = PageDataset(
         root / "train",
         image_size=mc.image_size,
+        pixels=mc.pixels,
         max_tokens=mc.max_text_tokens,
         ocr_mix=d.get("ocr_mix", 0.0),
+        band_mix=d.get("band_mix", 0.0),
         per_class=d.get("train_per_class"),
         seed=cfg.seed,
     )
     val_set = PageDataset(
         root / "val",
         image_size=mc.image_size,
+        pixels=mc.pixels,
         max_tokens=mc.max_text_tokens,
         ocr_mix=0.0,
         per_class=d.get("val_per_class"),

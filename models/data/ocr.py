@@ -163,11 +163,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", default="tesseract", choices=sorted(ENGINES))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="OCR at most this many pages")
+    parser.add_argument(
+        "--per-class", type=int, default=0, help="only the first N pages of each class folder"
+    )
     parser.add_argument("--force", action="store_true", help="redo pages that already have OCR")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     make_engine(args.engine)  # fail early with a clear message when the engine is missing
     images = sorted(p for p in args.data.rglob("*.png"))
+    if args.per_class:
+        by_class: dict[Path, list[Path]] = {}
+        for p in images:
+            by_class.setdefault(p.parent, []).append(p)
+        images = [p for pages in by_class.values() for p in pages[: args.per_class]]
     todo = [p for p in images if args.force or not ocr_path(p, args.engine).exists()]
     if args.limit:
         todo = todo[: args.limit]

@@ -38,9 +38,17 @@ def test_truncation_and_padding() -> None:
     )
 
 
-def test_image_tensor_is_three_channel_unit_range() -> None:
-    x = image_tensor(Image.new("L", (700, 1000), 255), 224)
-    assert x.shape == (3, 224, 224) and torch.allclose(x, torch.ones_like(x))
+def test_image_tensor_puts_paper_at_zero_and_ink_at_one() -> None:
+    page = Image.new("L", (700, 1000), 255)
+    page.paste(0, (0, 0, 350, 1000))  # left half black
+    x = image_tensor(page, 224)
+    assert x.shape == (3, 224, 224)
+    assert torch.allclose(x[:, :, :100], torch.ones(3, 224, 100))
+    assert torch.allclose(x[:, :, 124:], torch.zeros(3, 224, 100))
+    signed = image_tensor(page, 224, "signed")
+    assert signed[0, 0, 0] == -1.0 and signed[0, 0, -1] == 1.0
+    with pytest.raises(ValueError, match="pixels"):
+        image_tensor(page, 224, "rgb")
 
 
 class CountingOcr:
@@ -69,7 +77,7 @@ def test_a_confident_vision_exit_skips_ocr(model: MultiExitLayoutLMv3) -> None:
     ocr = CountingOcr()
     pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.0))
     assert ocr.calls == 0 and pred.ocr_skipped and pred.exit == "emb.vision_avg"
-    assert "ocr" not in pred.timings and pred.timings["total"] > 0
+    assert pred.timings["ocr"] == 0.0 and pred.ocr_bands == 0 and pred.timings["total"] > 0
 
 
 def test_a_policy_that_never_fires_ends_at_the_final_exit(model: MultiExitLayoutLMv3) -> None:
@@ -77,13 +85,61 @@ def test_a_policy_that_never_fires_ends_at_the_final_exit(model: MultiExitLayout
     pred = Cascade(model, {"temperatures": {"mm.3": 2.0}}).classify(
         _page(), ocr=ocr, policy=GlobalThreshold(1.1)
     )
-    assert ocr.calls == 1 and pred.exit == "mm.3"
-    assert [s.name for s in pred.steps][:4] == [
+    # Vision exits, then the top band's words up to band_layers, then the whole page.
+    assert ocr.calls == 2 and pred.ocr_bands == 2 and pred.exit == "mm.3"
+    assert [s.name for s in pred.steps] == [
         "emb.vision_avg",
         "vision.1",
         "vision.2",
         "vision.3",
+        "emb.text_avg",
+        "emb.concat",
+        "mm.1",
+        "emb.text_avg",
+        "emb.concat",
+        "mm.1",
+        "mm.2",
+        "mm.3",
     ]
+
+
+class CropRecordingOcr:
+    """Says it read `n` words on every call, and records the crops it was given."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.crops = n, []
+
+    def __call__(self, image: Image.Image) -> Words:
+        self.crops.append(image.size)
+        return [f"word{i}" for i in range(self.n)], [(1, 1, 5, 4)] * self.n
+
+
+def test_a_top_band_that_fills_the_text_budget_is_the_only_ocr(
+    model: MultiExitLayoutLMv3,
+) -> None:
+    ocr = CropRecordingOcr(40)  # 40 words, far more than max_text_tokens = 16
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(1.1))
+    assert pred.ocr_bands == 1 and pred.exit == "mm.3" and len(ocr.crops) == 1
+    width, height = ocr.crops[0]
+    assert width == 64 and 0 < height < 80  # the top band, not the page
+
+
+def test_the_rest_of_the_page_is_read_below_the_band(model: MultiExitLayoutLMv3) -> None:
+    ocr = CropRecordingOcr(2)
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(1.1))
+    (w1, h1), (w2, h2) = ocr.crops
+    assert pred.ocr_bands == 2 and w1 == w2 == 64 and h1 + h2 == 80
+
+
+def test_bands_off_or_words_given_mean_one_or_no_ocr(model: MultiExitLayoutLMv3) -> None:
+    ocr = CropRecordingOcr(2)
+    pred = Cascade(model, {"ocr_band": None}).classify(
+        _page(), ocr=ocr, policy=GlobalThreshold(1.1)
+    )
+    assert ocr.crops == [(64, 80)] and pred.ocr_bands == 1
+    given = (["Invoice"], [(2, 2, 30, 9)])
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, words=given, policy=GlobalThreshold(1.1))
+    assert len(ocr.crops) == 1 and pred.ocr_bands == 0 and pred.exit == "mm.3"
 
 
 def test_temperature_softens_the_answer(model: MultiExitLayoutLMv3) -> None:
@@ -95,3 +151,41 @@ def test_temperature_softens_the_answer(model: MultiExitLayoutLMv3) -> None:
 def test_text_is_required_past_the_vision_stage(model: MultiExitLayoutLMv3) -> None:
     with pytest.raises(ValueError, match="needs text"):
         Cascade(model, {}).classify(_page())
+
+
+def test_a_refused_stage_stops_the_cascade_with_the_most_confident_exit(
+    model: MultiExitLayoutLMv3,
+) -> None:
+    ocr = CropRecordingOcr(2)
+    asked: list[str] = []
+
+    def before_ocr(stage: str) -> bool:
+        asked.append(stage)
+        return not stage.startswith("ocr")
+
+    pred = Cascade(model, {}).classify(
+        _page(), ocr=ocr, policy=GlobalThreshold(1.1), can_run=before_ocr
+    )
+    assert pred.deadline_hit and pred.ocr_skipped and ocr.crops == []
+    assert asked == ["vision.1", "vision.2", "vision.3", "ocr.band"]  # the first exit always runs
+    assert pred.exit == max(pred.steps, key=lambda s: s.confidence).name
+    assert [s.name for s in pred.steps] == ["emb.vision_avg", "vision.1", "vision.2", "vision.3"]
+
+
+def test_stage_timings_reach_the_caller_and_full_depth_ignores_deadlines(
+    model: MultiExitLayoutLMv3,
+) -> None:
+    seen: list[tuple[str, float]] = []
+    pred = Cascade(model, {}).classify(
+        _page(),
+        ocr=CropRecordingOcr(2),
+        policy=GlobalThreshold(1.1),
+        can_run=lambda stage: stage != "mm.2",
+        on_stage=lambda stage, s: seen.append((stage, s)),
+    )
+    names = [n for n, _ in seen]
+    assert pred.deadline_hit and pred.ocr_bands == 2 and "mm.2" not in names
+    assert names[:3] == ["embed", "emb.vision_avg", "vision.1"] and "ocr.rest" in names
+    assert all(s >= 0 for _, s in seen)
+    full = Cascade(model, {}).classify(_page(), ocr=CropRecordingOcr(2), can_run=lambda s: False)
+    assert not full.deadline_hit and full.exit == "mm.3"

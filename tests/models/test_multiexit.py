@@ -47,6 +47,25 @@ def test_gate_checkpoints_share_the_final_classifier() -> None:
         assert step.logits.shape == (2, 5) and step.gate is not None and step.gate.shape == (2,)
 
 
+@pytest.mark.parametrize("head", ["ramp", "gate"])
+def test_grid_vision_exits_see_where_the_ink_is(head: str) -> None:
+    model = MultiExitLayoutLMv3(tiny_config(vision_readout="grid", grid_dim=3, head=head)).eval()
+    assert set(model.readouts) == {"vision_1", "vision_2", "vision_3"}
+    out = model(**tiny_batch())
+    for name in ("vision.1", "vision.2", "vision.3"):
+        assert out.steps[name].logits.shape == (2, 5)
+        assert (out.steps[name].gate is not None) == (head == "gate")
+    # The same patches in another order: a mean readout could not tell, the grid does.
+    tokens = model.embed_image(tiny_batch()["pixel_values"])
+    swapped = tokens[:, [0, 2, 1, 4, 3]]
+    a = next(iter(model.vision_steps(tokens))).logits
+    grid = [s for s in model.vision_steps(tokens) if s.name == "vision.1"][0].logits
+    moved = [s for s in model.vision_steps(swapped) if s.name == "vision.1"][0].logits
+    assert a.shape == (2, 5) and not torch.allclose(grid, moved, atol=1e-5)
+    with pytest.raises(ValueError, match="vision_readout"):
+        tiny_config(vision_readout="max")
+
+
 def test_exit_placement_is_configurable() -> None:
     model = MultiExitLayoutLMv3(tiny_config(vision_exits=(2,), mm_exits=(1,), embedding_exits=()))
     assert model.config.exit_names() == ["vision.2", "mm.1", "mm.3"]  # the final exit stays

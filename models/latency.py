@@ -1,0 +1,73 @@
+"""Measured seconds per stage of the cascade on this machine: OCR (whole page, top band, rest of
+the page), the image embedding, and every vision and multimodal exit, each layer timed alone."""
+
+from __future__ import annotations
+
+import itertools
+import platform
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from PIL import Image
+
+from models.bands import OcrFn, band_cut, ocr_band
+from models.inputs import encode_words, image_tensor
+from models.multiexit import MultiExitLayoutLMv3
+
+
+def measure_latency(
+    model: MultiExitLayoutLMv3,
+    images: Sequence[Image.Image],
+    ocr: OcrFn,
+    band: float | None = None,
+) -> dict[str, Any]:
+    """Mean seconds per stage over `images`, with real OCR calls (and, with a band fraction, the
+    top band's and the rest's OCR timed separately, as the cascade runs them)."""
+    c = model.config
+    stage: dict[str, list[float]] = {}
+
+    def timed(key: str, fn: Any, *args: Any) -> Any:
+        t = time.perf_counter()
+        out = fn(*args)
+        stage.setdefault(key, []).append(time.perf_counter() - t)
+        return out
+
+    for image in images:
+        texts, boxes = timed("ocr", ocr, image)
+        if band is not None:
+            cut = band_cut(image, band)
+            timed("ocr_band", ocr_band, ocr, image, 0, cut)
+            timed("ocr_rest", ocr_band, ocr, image, cut, image.height)
+        with torch.inference_mode():
+            tokens = timed(
+                "embed", model.embed_image, image_tensor(image, c.image_size, c.pixels)[None]
+            )
+            t = time.perf_counter()
+            for step in model.vision_steps(tokens):
+                now = time.perf_counter()
+                stage.setdefault(step.name, []).append(now - t)
+                t = now
+            text = encode_words(texts, boxes, image.size, c.max_text_tokens)
+            t = time.perf_counter()
+            state, first = model.start_multimodal(
+                tokens, text.input_ids[None], text.bbox[None], text.attention_mask[None]
+            )
+            # Lazily: each layer runs only when the loop asks for its exit, so it is timed alone.
+            for step in itertools.chain(first, model.multimodal_steps(state, text.bbox[None])):
+                now = time.perf_counter()
+                stage.setdefault(step.name, []).append(now - t)
+                t = now
+    means = {k: statistics.fmean(v) for k, v in stage.items()}
+    ocr_keys = ("ocr", "ocr_band", "ocr_rest")
+    return {
+        **{k: means.pop(k) for k in ocr_keys if k in means},
+        "band": band,
+        "stages": means,
+        "pages": len(images),
+        "device": str(next(model.parameters()).device),
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+    }

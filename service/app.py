@@ -1,0 +1,202 @@
+"""The FastAPI application: create_app() builds it, its lifespan loads and warms the model in
+the background (so /livez answers at once and /readyz says 503 until the model is ready)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.checkpoint import read_card
+from service import errors
+from service.budget import resolve, thresholds_of
+from service.config_store import make_store
+from service.engine import Engine
+from service.metrics import Metrics, mark_process_dead
+from service.pool import WorkQueue
+from service.routes import admin, classify, health
+from service.settings import Settings
+
+log = logging.getLogger("docexit.service")
+Loader = Callable[[Settings], Engine]
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+FORM_OVERHEAD = 2 * 1024 * 1024  # multipart framing and text fields (client OCR) on top
+
+
+class RequestContext:
+    """Stamps each request with its start time and id (X-Request-ID echoed or minted), and
+    counts classify requests by status and in flight for the metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["start"], state["request_id"] = time.perf_counter(), rid
+        counted = scope["path"] == "/v1/classify"
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        if counted:
+            self.metrics.inflight.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if counted:
+                self.metrics.inflight.dec()
+                self.metrics.requests.labels(status=str(status)).inc()
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit as problem+json 413: at once from Content-Length,
+    or while streaming for chunked uploads (before multipart parsing spools them to disk)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            request = Request(scope)
+            response = errors.problem_response(
+                request,
+                413,
+                "too-large",
+                "Upload too large",
+                f"the request body is {int(declared)} bytes; the limit is {self.max_bytes}",
+            )
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise errors.too_large(f"the request body is over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _publisher(app: FastAPI) -> Callable[[], None]:
+    def publish() -> None:
+        """Mirror the default budget and policy in force into the gauges."""
+        state = app.state
+        config, settings, metrics = state.store.current(), state.settings, state.metrics
+        budget = config.latency_budget_ms or settings.latency_budget_ms
+        metrics.budget.set((budget or 0) / 1000.0)
+        metrics.store_up.set(1 if state.store.healthy else 0)
+        metrics.config_version.set(config.version)
+        engine: Engine | None = state.engine
+        if engine is None:
+            return
+        spec = config.policy if config.policy is not None else settings.policy
+        try:
+            choice = resolve(spec, "admin", budget, engine.card, engine.latency)
+        except errors.ProblemError as exc:
+            log.warning("default policy %r cannot be resolved: %s", spec, exc.detail)
+            return
+        for name, tau in thresholds_of(choice, engine.exits).items():
+            metrics.threshold.labels(exit=name).set(tau)
+
+    return publish
+
+
+async def _load(app: FastAPI, loader: Loader) -> None:
+    state, settings = app.state, app.state.settings
+    try:
+        state.detail = f"loading checkpoint {settings.checkpoint}"
+        engine = await asyncio.to_thread(loader, settings)
+        if engine.device == "cpu":
+            # The pool runs one page per core: one torch thread each avoids oversubscription.
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.workers))
+        state.detail = "warming up"
+        await asyncio.to_thread(engine.warm_up, settings.warmup_requests)
+        state.engine, state.ready = engine, True
+        state.detail = f"model {engine.name} {engine.version} loaded and warmed on {engine.device}"
+        state.publish_config()
+        log.info("ready: %s", state.detail)
+    except Exception as exc:
+        state.detail = f"model failed to load: {exc}"
+        log.exception("model failed to load")
+
+
+async def _refresh(app: FastAPI) -> None:
+    """Replicas learn of changes through the store; the gauges follow within a second."""
+    while True:
+        await asyncio.sleep(1.0)
+        app.state.publish_config()
+
+
+def create_app(settings: Settings | None = None, loader: Loader | None = None) -> FastAPI:
+    settings = settings or Settings()
+    card = read_card(Path(settings.checkpoint))
+    metrics = Metrics(int(card["config"]["num_layers"]))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.store.start()
+        tasks = [
+            asyncio.create_task(_load(app, loader or Engine.load), name="docexit-load"),
+            asyncio.create_task(_refresh(app), name="docexit-refresh"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await app.state.store.stop()
+            app.state.queue.shutdown()
+            mark_process_dead(os.getpid())
+
+    app = FastAPI(
+        title="docexit",
+        summary="Scanned-page classification (RVL-CDIP classes) with calibrated early exits",
+        version=str(card.get("version", "0")),
+        lifespan=lifespan,
+        responses=errors.responses(500),
+    )
+    app.state.settings, app.state.card, app.state.metrics = settings, card, metrics
+    app.state.store = make_store(settings.redis_url, settings.redis_resync_s)
+    app.state.queue = WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s)
+    app.state.engine, app.state.ready, app.state.detail = None, False, "starting"
+    app.state.publish_config = _publisher(app)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)
+    app.add_middleware(RequestContext, metrics=metrics)
+    app.include_router(classify.router)
+    app.include_router(admin.router)
+    app.include_router(health.router)
+    return app

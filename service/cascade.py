@@ -1,0 +1,66 @@
+"""The anytime cascade under a deadline: models.runtime.Cascade.classify itself (vision exits,
+OCR of the page's top band, then the rest only if still undecided, multimodal exits one layer
+at a time), with two hooks: before every stage the deadline is asked whether the remaining
+budget can pay for it at its live moving-average cost, and every stage's measured time feeds
+that moving average."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from models.policies import Policy, StepView
+from models.runtime import Cascade, OcrFn, Prediction, Words
+from service.budget import Deadline, LatencyModel
+
+OCR_STAGES = ("ocr", "ocr.band", "ocr.rest")
+
+
+@dataclass
+class Outcome:
+    answer: StepView
+    ocr_skipped: bool
+    deadline_hit: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # ocr, encode
+    steps: list[StepView] = field(default_factory=list)
+    ocr_calls: int = 0
+
+    @property
+    def stage(self) -> str:
+        return self.answer.stage
+
+    @property
+    def layer(self) -> int:
+        """Encoder layers run in the answering stream (0 for an embedding exit)."""
+        where = self.answer.name.split(".")[1]
+        return int(where) if where.isdigit() else 0
+
+
+def run(
+    cascade: Cascade,
+    image: Image.Image,
+    policy: Policy | None,
+    deadline: Deadline,
+    latency: LatencyModel,
+    ocr: OcrFn | None = None,
+    words: Words | None = None,
+) -> Outcome:
+    """policy None: full depth (no vision stream; OCR; every multimodal layer), deadline ignored,
+    as it exists for comparisons. Otherwise at least one exit always answers."""
+    first_text = next(
+        n for n in cascade.model.config.exit_names() if StepView(n, ()).stage == "multimodal"
+    )
+
+    def can_run(stage: str) -> bool:
+        # OCR cannot be interrupted and says nothing by itself: it must fit with a text exit.
+        cost = latency.get(stage) + (latency.get(first_text) if stage in OCR_STAGES else 0.0)
+        return deadline.can_pay(cost)
+
+    pred: Prediction = cascade.classify(
+        image, ocr=ocr, words=words, policy=policy, can_run=can_run, on_stage=latency.observe
+    )
+    deadline.hit = pred.deadline_hit
+    answer = next(s for s in reversed(pred.steps) if s.name == pred.exit)
+    seconds = {"ocr": pred.timings["ocr"], "encode": pred.encoder_seconds}
+    return Outcome(answer, pred.ocr_skipped, pred.deadline_hit, seconds, pred.steps, pred.ocr_bands)

@@ -1,0 +1,121 @@
+"""Prometheus metrics, named as issue 4 lists them, plus the config store's health.
+
+With several uvicorn workers set PROMETHEUS_MULTIPROC_DIR (an empty folder, before the
+processes start): each process then writes its values to files there and /metrics merges all
+processes' files, so a scrape sees the whole service whichever worker answers it."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+# 1 ms to about 70 s, x1.5 per bucket: from a vision exit on a GPU to OCR of a dense page.
+DURATION_BUCKETS = tuple(round(0.001 * 1.5**i, 6) for i in range(28))
+STAGES = ("decode", "ocr", "encode", "total")
+
+NAMES = (
+    "docexit_exit_layer",
+    "docexit_request_duration_seconds",
+    "docexit_requests_total",
+    "docexit_ocr_skipped_total",
+    "docexit_deadline_hit_total",
+    "docexit_latency_budget_seconds",
+    "docexit_exit_threshold",
+    "docexit_inflight_requests",
+    "docexit_predictions_total",
+)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class Metrics:
+    """The service's collectors in their own registry (so several apps in one test process do
+    not clash); in multiprocess mode values go to the shared folder instead."""
+
+    def __init__(self, num_layers: int) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.exit_layer = Histogram(
+            "docexit_exit_layer",
+            "Encoder layer a request exited at (0: an embedding exit), by stream",
+            ["stage"],
+            buckets=tuple(float(i) for i in range(num_layers + 1)),
+            registry=r,
+        )
+        self.duration = Histogram(
+            "docexit_request_duration_seconds",
+            "Time spent per request in each stage (decode, ocr, encode) and in total",
+            ["stage"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.requests = Counter(
+            "docexit_requests", "Classify requests by HTTP status", ["status"], registry=r
+        )
+        self.ocr_skipped = Counter(
+            "docexit_ocr_skipped", "Requests answered by a vision exit, without OCR", registry=r
+        )
+        self.deadline_hit = Counter(
+            "docexit_deadline_hit",
+            "Requests answered early because the budget could not pay the next stage",
+            registry=r,
+        )
+        self.budget = Gauge(
+            "docexit_latency_budget_seconds",
+            "Latency budget in force by default (0: none)",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.threshold = Gauge(
+            "docexit_exit_threshold",
+            "Confidence threshold of each exit under the default policy (+Inf: never exits)",
+            ["exit"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.inflight = Gauge(
+            "docexit_inflight_requests",
+            "Classify requests being served (queued or running)",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.predictions = Counter(
+            "docexit_predictions", "Answers by predicted class", ["class"], registry=r
+        )
+        self.store_up = Gauge(
+            "docexit_config_store_up",
+            "1 when the runtime config store is reachable; 0: serving the last known config",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+        self.config_version = Gauge(
+            "docexit_config_version",
+            "Runtime config version this process serves",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The /metrics body: this registry, or every process's values in multiprocess mode."""
+        if multiprocess_dir():
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)
+            return generate_latest(merged), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop a finished worker's live gauges (inflight) from the merged view."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(pid)

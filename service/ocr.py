@@ -1,0 +1,220 @@
+"""OCR for the multimodal stage: the engine named in settings, an optional Redis cache keyed by
+the page's pixel sha256, and client-supplied words (which skip OCR altogether).
+
+Engines return words in reading order with pixel boxes (x0, y0, x1, y1) of the image given."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, Field, ValidationError
+
+from models.data.ocr import OcrEngine, OcrUnavailableError, OcrWord, TesseractEngine
+from models.runtime import Words
+from service.errors import invalid
+
+log = logging.getLogger("docexit.service.ocr")
+CACHE_BACKOFF_S = 5.0  # a down cache must not add its timeouts to every request
+
+
+def _axis_box(points: Sequence[Sequence[float]]) -> tuple[int, int, int, int]:
+    """A detector's quadrilateral to the axis-aligned box LayoutLMv3 takes."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return int(min(xs)), int(min(ys)), int(max(xs)) + 1, int(max(ys)) + 1
+
+
+def _split_line(text: str, box: tuple[int, int, int, int], conf: float) -> list[OcrWord]:
+    """Line detectors (PP-OCR) give text lines; the model wants words, so the line's box is
+    shared out along x in proportion to each word's characters."""
+    words = text.split()
+    if not words:
+        return []
+    x0, y0, x1, y1 = box
+    total = sum(len(w) for w in words) + len(words) - 1
+    out, at = [], 0
+    for w in words:
+        a = x0 + (x1 - x0) * at / total
+        b = x0 + (x1 - x0) * (at + len(w)) / total
+        out.append(OcrWord(w, (int(a), y0, max(int(a) + 1, int(b)), y1), conf))
+        at += len(w) + 1
+    return out
+
+
+class RapidOcrEngine:
+    """rapidocr (PP-OCR models on onnxruntime, shipped inside the package)."""
+
+    name = "rapidocr"
+
+    def __init__(self) -> None:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError:
+            try:
+                from rapidocr_onnxruntime import RapidOCR
+            except ImportError as exc:
+                raise OcrUnavailableError(
+                    "rapidocr is not installed (pip install rapidocr)"
+                ) from exc
+        self._engine = RapidOCR()
+
+    def recognize(self, image: Image.Image) -> list[OcrWord]:
+        result = self._engine(np.asarray(image.convert("RGB")))
+        lines: list[tuple[Any, str, float]] = []
+        if hasattr(result, "txts"):  # rapidocr >= 2: an output object
+            if result.txts:
+                lines = list(zip(result.boxes, result.txts, result.scores, strict=True))
+        else:  # rapidocr_onnxruntime: ([[box, text, score], ...], elapsed)
+            lines = [(b, t, s) for b, t, s in (result[0] or [])]
+        words: list[OcrWord] = []
+        for box, text, score in lines:
+            words += _split_line(str(text), _axis_box(box), round(float(score), 3))
+        return words
+
+
+class PaddleOcrEngine:
+    """paddleocr itself, with PP-OCR model folders named by DOCEXIT_PADDLE_DET_DIR and
+    DOCEXIT_PADDLE_REC_DIR (offline: nothing is downloaded)."""
+
+    name = "paddleocr"
+
+    def __init__(self) -> None:
+        try:
+            from paddleocr import PaddleOCR
+        except ImportError as exc:
+            raise OcrUnavailableError(
+                "paddleocr is not installed (pip install '.[paddle]')"
+            ) from exc
+        det, rec = (
+            os.environ.get("DOCEXIT_PADDLE_DET_DIR"),
+            os.environ.get("DOCEXIT_PADDLE_REC_DIR"),
+        )
+        if not det or not rec:
+            raise OcrUnavailableError(
+                "paddleocr needs DOCEXIT_PADDLE_DET_DIR and DOCEXIT_PADDLE_REC_DIR model folders"
+            )
+        self._engine = PaddleOCR(
+            text_detection_model_dir=det,
+            text_recognition_model_dir=rec,
+            use_doc_orientation_classify=False,
+            use_doc_unwarping=False,
+            use_textline_orientation=False,
+        )
+
+    def recognize(self, image: Image.Image) -> list[OcrWord]:
+        words: list[OcrWord] = []
+        for res in self._engine.predict(np.asarray(image.convert("RGB"))):
+            for poly, text, score in zip(
+                res["rec_polys"], res["rec_texts"], res["rec_scores"], strict=True
+            ):
+                words += _split_line(str(text), _axis_box(poly), round(float(score), 3))
+        return words
+
+
+ENGINES: dict[str, type] = {
+    "tesseract": TesseractEngine,
+    "rapidocr": RapidOcrEngine,
+    "paddleocr": PaddleOcrEngine,
+}
+
+
+def make_engine(name: str) -> OcrEngine:
+    if name not in ENGINES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose one of {sorted(ENGINES)}")
+    engine: OcrEngine = ENGINES[name]()
+    return engine
+
+
+def image_sha256(image: Image.Image) -> str:
+    """Of the decoded pixels and size, so the same page from PNG or PDF shares a cache entry."""
+    h = hashlib.sha256(f"{image.mode}:{image.width}x{image.height}:".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
+class CachedOcr:
+    """An engine plus an optional Redis cache; called from worker threads, so it uses redis-py's
+    blocking client with short timeouts. A cache failure is a miss, never a failed request."""
+
+    def __init__(self, engine: OcrEngine, redis_url: str | None, ttl_s: int) -> None:
+        self.engine, self.ttl = engine, ttl_s
+        self._skip_until = 0.0  # after a cache failure, leave Redis alone for a while
+        self._redis: Any = None
+        if redis_url and ttl_s:
+            import redis
+
+            self._redis = redis.Redis.from_url(
+                redis_url, socket_timeout=0.2, socket_connect_timeout=0.2
+            )
+
+    def _failed(self, exc: Exception) -> None:
+        log.debug("OCR cache unavailable: %s", exc)
+        self._skip_until = time.monotonic() + CACHE_BACKOFF_S
+
+    def __call__(self, image: Image.Image) -> Words:
+        use = self._redis is not None and time.monotonic() >= self._skip_until
+        key = f"docexit:ocr:{self.engine.name}:{image_sha256(image)}" if use else ""
+        if key:
+            try:
+                hit = self._redis.get(key)
+                if hit is not None:
+                    data = json.loads(hit)
+                    return data["texts"], data["boxes"]
+            except Exception as exc:  # cache down or corrupt entry: recompute
+                self._failed(exc)
+                key = ""
+        found = self.engine.recognize(image)
+        texts, boxes = [w.text for w in found], [list(w.box) for w in found]
+        if key:
+            try:
+                self._redis.set(key, json.dumps({"texts": texts, "boxes": boxes}), ex=self.ttl)
+            except Exception as exc:
+                self._failed(exc)
+        return texts, boxes
+
+
+class ClientWord(BaseModel):
+    text: str = Field(max_length=200)
+    box: tuple[float, float, float, float] = Field(description="x0, y0, x1, y1")
+
+
+class ClientOcr(BaseModel):
+    """Words a client read itself, in reading order. Boxes are pixels of `size` (width, height),
+    by default the decoded page (for a PDF: the page rendered at 1000 px on its long side)."""
+
+    words: list[ClientWord]
+    size: tuple[int, int] | None = None
+
+
+def parse_client_ocr(raw: str, image_size: tuple[int, int], max_words: int) -> Words:
+    """The `ocr` form field to (texts, boxes) in the decoded image's pixels; 422 when invalid."""
+    try:
+        ocr = ClientOcr.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["ocr", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        raise invalid("the `ocr` field is not valid words+boxes JSON", errors) from exc
+    if len(ocr.words) > max_words:
+        raise invalid(f"the `ocr` field has {len(ocr.words)} words; the limit is {max_words}")
+    w, h = image_size
+    sx, sy = 1.0, 1.0
+    if ocr.size is not None:
+        if min(ocr.size) <= 0:
+            raise invalid("the `ocr` size must be positive")
+        sx, sy = w / ocr.size[0], h / ocr.size[1]
+    texts, boxes = [], []
+    for word in ocr.words:
+        x0, y0, x1, y1 = word.box
+        if not (x0 <= x1 and y0 <= y1):
+            raise invalid(f"the box of {word.text!r} is not x0 <= x1, y0 <= y1: {word.box}")
+        texts.append(word.text)
+        boxes.append([x0 * sx, y0 * sy, x1 * sx, y1 * sy])
+    return texts, boxes

@@ -1,0 +1,168 @@
+"""POST /v1/classify: one page through the anytime cascade under the policy and budget in force."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile
+
+from service import errors
+from service.budget import Choice, Deadline, resolve, thresholds_of
+from service.config_store import RuntimeConfig
+from service.deps import EngineDep, MetricsDep, QueueDep, SettingsDep, StoreDep
+from service.engine import Engine, Result
+from service.schemas import (
+    Classification,
+    ExitInfo,
+    ModelRef,
+    PolicyInfo,
+    Timings,
+    TopK,
+)
+from service.settings import Settings
+
+router = APIRouter(tags=["classify"])
+TOP_K = 5
+MAX_BUDGET_MS = 600_000
+
+
+def parse_policy(raw: str | None) -> str | dict[str, Any] | None:
+    """A policy name, or a JSON object such as {"name": "global", "tau": 0.9}."""
+    if raw is None or raw == "":
+        return None
+    if raw.lstrip().startswith("{"):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise errors.invalid(f"policy is not valid JSON: {exc.msg}") from exc
+        if not isinstance(value, dict):
+            raise errors.invalid("a JSON policy must be an object with a name")
+        return value
+    return raw
+
+
+def choose(
+    engine: Engine,
+    settings: Settings,
+    config: RuntimeConfig,
+    policy: str | dict[str, Any] | None,
+    budget_ms: int | None,
+    full_depth: bool,
+) -> tuple[Choice, int | None]:
+    """Request values first, then the admin-set runtime config, then the settings."""
+    budget = budget_ms or config.latency_budget_ms or settings.latency_budget_ms
+    if full_depth:
+        return Choice(None, "full_depth", {}, "request"), None
+    if policy is not None:
+        spec, source = policy, "request"
+    elif config.policy is not None:
+        spec, source = config.policy, "admin"
+    else:
+        spec, source = settings.policy, "settings"
+    return resolve(spec, source, budget, engine.card, engine.latency), budget
+
+
+def build_response(
+    engine: Engine, result: Result, choice: Choice, budget: int | None, total_s: float, rid: str
+) -> Classification:
+    answer = result.outcome.answer
+    ranked = sorted(range(len(answer.probs)), key=lambda i: -answer.probs[i])[:TOP_K]
+    thresholds = {k: v for k, v in thresholds_of(choice, engine.exits).items() if math.isfinite(v)}
+    ms = {k: round(v * 1000.0, 3) for k, v in result.seconds.items()}
+    return Classification(
+        label=engine.labels[answer.prediction],
+        confidence=answer.confidence,
+        top_k=[TopK(label=engine.labels[i], confidence=answer.probs[i]) for i in ranked],
+        exit=ExitInfo(
+            stage="vision" if answer.stage == "vision" else "multimodal",
+            layer=result.outcome.layer,
+            num_layers=engine.num_layers,
+            name=answer.name,
+        ),
+        ocr_skipped=result.outcome.ocr_skipped,
+        deadline_hit=result.outcome.deadline_hit,
+        timings_ms=Timings(
+            decode=ms.get("decode", 0.0),
+            ocr=ms.get("ocr", 0.0),
+            encode=ms.get("encode", 0.0),
+            total=round(total_s * 1000.0, 3),
+            queue=ms.get("queue", 0.0),
+        ),
+        policy=PolicyInfo(
+            name=choice.name,
+            thresholds=thresholds or None,
+            knob=choice.knob,
+            latency_budget_ms=budget,
+            source=choice.source,
+            expected_accuracy=choice.expected_accuracy,
+        ),
+        model=ModelRef(name=engine.name, version=engine.version),
+        request_id=rid,
+        page=result.page.page,
+    )
+
+
+def record(metrics: MetricsDep, engine: Engine, result: Result, total_s: float) -> None:
+    out = result.outcome
+    metrics.exit_layer.labels(stage=out.stage).observe(out.layer)
+    for stage in ("decode", "ocr", "encode"):
+        if stage != "ocr" or not out.ocr_skipped:
+            metrics.duration.labels(stage=stage).observe(result.seconds.get(stage, 0.0))
+    metrics.duration.labels(stage="total").observe(total_s)
+    if out.ocr_skipped:
+        metrics.ocr_skipped.inc()
+    if out.deadline_hit:
+        metrics.deadline_hit.inc()
+    metrics.predictions.labels(**{"class": engine.labels[out.answer.prediction]}).inc()
+
+
+@router.post(
+    "/v1/classify",
+    response_model=Classification,
+    summary="Classify one page (the first, or the one named by `page`)",
+    responses=errors.responses(413, 415, 422, 503),
+)
+async def classify(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    metrics: MetricsDep,
+    queue: QueueDep,
+    file: Annotated[UploadFile, File(description="PNG, JPEG, TIFF or PDF")],
+    page: Annotated[int, Form(ge=0, le=100_000, description="0-based page or frame")] = 0,
+    latency_budget_ms: Annotated[int | None, Form(gt=0, le=MAX_BUDGET_MS)] = None,
+    policy: Annotated[
+        str | None,
+        Form(max_length=4096, description='a name, or JSON like {"name": "global", "tau": 0.9}'),
+    ] = None,
+    full_depth: Annotated[bool, Form(description="run the whole model, for comparisons")] = False,
+    ocr: Annotated[
+        str | None,
+        Form(description='own OCR: {"words": [{"text": "...", "box": [x0, y0, x1, y1]}, ...]}'),
+    ] = None,
+    x_latency_budget_ms: Annotated[int | None, Header(gt=0, le=MAX_BUDGET_MS)] = None,
+) -> Classification:
+    start: float = request.state.start
+    rid: str = request.state.request_id
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise errors.too_large(f"the upload is over the limit of {settings.max_upload_bytes} bytes")
+    choice, budget = choose(
+        engine,
+        settings,
+        store.current(),
+        parse_policy(policy),
+        latency_budget_ms or x_latency_budget_ms,
+        full_depth,
+    )
+    deadline = Deadline(None if budget is None else budget / 1000.0, start)
+    result = await queue.run(
+        engine.classify, data, page, ocr, choice, deadline, time.perf_counter()
+    )
+    total = time.perf_counter() - start
+    record(metrics, engine, result, total)
+    return build_response(engine, result, choice, budget, total, rid)

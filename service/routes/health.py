@@ -1,0 +1,57 @@
+"""Probes, the model card and the metrics scrape."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from service import errors
+from service.deps import EngineDep, MetricsDep, StoreDep
+from service.schemas import Health, ModelCard
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/livez", response_model=Health)
+async def livez() -> Health:
+    """The process answers; says nothing about the model (see /readyz)."""
+    return Health(status="ok", detail="alive")
+
+
+@router.get("/readyz", response_model=Health, responses=errors.responses(503))
+async def readyz(request: Request, store: StoreDep) -> Health:
+    """200 once the model is loaded and warmed; the detail also says how the config store is."""
+    state = request.app.state
+    if not state.ready:
+        raise errors.not_ready(state.detail)
+    return Health(status="ok", detail=state.detail, config_store=store.detail)
+
+
+@router.get("/v1/model", response_model=ModelCard, responses=errors.responses(503))
+async def model(engine: EngineDep) -> ModelCard:
+    card = engine.card
+    return ModelCard(
+        name=engine.name,
+        version=engine.version,
+        labels=engine.labels,
+        exits=engine.exits,
+        temperatures=card.get("temperatures", {}),
+        thresholds=card.get("thresholds", {}),
+        policy=card.get("policy"),
+        operating_points=card.get("operating_points", []),
+        latency=card.get("latency", {}),
+        live_latency_s=engine.latency.snapshot(),
+        device=engine.device,
+        ocr_engine=engine.settings.ocr_engine,
+    )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(metrics: MetricsDep, store: StoreDep) -> Response:
+    metrics.store_up.set(1 if store.healthy else 0)
+    metrics.config_version.set(store.current().version)
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,106 @@
+"""Response and admin request bodies, as they appear in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class TopK(BaseModel):
+    label: str
+    confidence: float
+
+
+class ExitInfo(BaseModel):
+    stage: Literal["vision", "multimodal"]
+    layer: int = Field(description="encoder layers run in that stream; 0: an embedding exit")
+    num_layers: int
+    name: str = Field(description="the exit's name in the checkpoint, e.g. vision.2, mm.6")
+
+
+class Timings(BaseModel):
+    decode: float
+    ocr: float
+    encode: float
+    total: float
+    queue: float = Field(description="waiting for a worker thread")
+
+
+class PolicyInfo(BaseModel):
+    name: str = Field(description="global, per_exit, similarity, patience, gate or full_depth")
+    thresholds: dict[str, float] | None = Field(
+        default=None, description="per-exit confidence thresholds, for threshold policies"
+    )
+    knob: dict[str, Any] = Field(description="the policy's parameters as built")
+    latency_budget_ms: int | None
+    source: str = Field(description="request, admin, settings or card")
+    expected_accuracy: float | None = Field(
+        default=None, description="validation accuracy of the operating point chosen for the budget"
+    )
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class Classification(BaseModel):
+    label: str
+    confidence: float = Field(description="calibrated probability of `label`")
+    top_k: list[TopK]
+    exit: ExitInfo
+    ocr_skipped: bool
+    deadline_hit: bool
+    timings_ms: Timings
+    policy: PolicyInfo
+    model: ModelRef
+    request_id: str
+    page: int = Field(description="0-based page (PDF) or frame (TIFF) classified")
+
+
+class ModelCard(BaseModel):
+    name: str
+    version: str
+    labels: list[str]
+    exits: list[str]
+    temperatures: dict[str, float]
+    thresholds: dict[str, float]
+    policy: dict[str, Any] | None
+    operating_points: list[dict[str, Any]]
+    latency: dict[str, Any] = Field(description="the card's measured latencies (seconds)")
+    live_latency_s: dict[str, float] = Field(description="this process's moving averages")
+    device: str
+    ocr_engine: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "starting", "failed"]
+    detail: str
+    config_store: str | None = None
+
+
+class BudgetBody(BaseModel):
+    latency_budget_ms: int | None = Field(
+        description="default budget for requests that send none; null: no deadline",
+        gt=0,
+        le=600_000,
+    )
+
+
+class PolicyBody(BaseModel):
+    policy: str | dict[str, Any] | None = Field(
+        description='"auto", "card", a policy family ("global", "per_exit", ...), or an '
+        'explicit policy such as {"name": "global", "tau": 0.9}; null: the settings default',
+        examples=["auto", {"name": "global", "tau": 0.9}],
+    )
+
+
+class ConfigView(BaseModel):
+    version: int
+    latency_budget_ms: int | None
+    policy: str | dict[str, Any] | None
+    updated_at: str | None
+    updated_by: str | None
+    store: str
+    store_healthy: bool

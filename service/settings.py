@@ -1,0 +1,107 @@
+"""Service settings: one pydantic-settings class read from DOCEXIT_* environment variables.
+
+Values that would make the service unsafe or unable to run are refused at start-up, with a
+message naming the variable, rather than discovered on the first request."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_ADMIN_TOKEN = 16  # characters; shorter tokens are guessable by an online attacker
+POLICY_NAMES = ("auto", "card", "global", "per_exit", "similarity", "patience", "gate")
+
+
+class Settings(BaseSettings):
+    """Every knob an operator sets; the per-request knobs (budget, policy) only override the
+    defaults named here and the admin-set runtime config."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCEXIT_", extra="ignore")
+
+    checkpoint: Path = Field(
+        default=Path("models/checkpoints/default"),
+        description="checkpoint folder (card.json + weights)",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto uses the GPU when torch sees one"
+    )
+    ocr_engine: Literal["tesseract", "rapidocr", "paddleocr"] = "tesseract"
+    ocr_cache_ttl_s: int = Field(
+        default=7 * 24 * 3600, ge=0, description="OCR cache lifetime in Redis, 0 disables"
+    )
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0, le=512 * 1024 * 1024)
+    max_pixels: int = Field(
+        default=40_000_000, gt=0, le=400_000_000, description="width x height of a decoded page"
+    )
+    max_ocr_words: int = Field(
+        default=5000, gt=0, description="words a client may send as its own OCR"
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        le=256,
+        description="model/OCR threads per process (defaults to the cores)",
+    )
+    queue_size: int = Field(
+        default=16, ge=0, description="requests waiting for a worker thread before 503"
+    )
+    retry_after_s: int = Field(default=1, ge=1)
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db; unset: in-process config"
+    )
+    redis_resync_s: float = Field(default=0.5, gt=0, le=60)
+    admin_token: SecretStr | None = Field(default=None, description="bearer token for /admin/v1")
+    latency_budget_ms: int | None = Field(
+        default=None, gt=0, le=600_000, description="default per-request budget; unset: none"
+    )
+    policy: str = Field(
+        default="auto",
+        description="default policy: auto (from the budget, else the card's), card, or a "
+        "policy name from the card's operating points",
+    )
+    warmup_requests: int = Field(
+        default=2, ge=0, description="pages run through the model at start-up"
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None  # unset: the admin API refuses every request
+        if len(value.get_secret_value()) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"DOCEXIT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        if len(set(value.get_secret_value())) < 4:
+            raise ValueError("DOCEXIT_ADMIN_TOKEN is too repetitive to be a secret")
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in POLICY_NAMES:
+            raise ValueError(f"DOCEXIT_POLICY must be one of {POLICY_NAMES}, not {value!r}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("DOCEXIT_REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _checkpoint_exists(self) -> Settings:
+        if not (self.checkpoint / "card.json").is_file():
+            raise ValueError(
+                f"DOCEXIT_CHECKPOINT={self.checkpoint} holds no card.json: "
+                "point it at a docexit checkpoint folder"
+            )
+        return self

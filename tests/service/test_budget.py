@@ -1,0 +1,96 @@
+"""Budget to policy: monotone in the budget, priced with live latencies; settings refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from models.checkpoint import read_card
+from service.budget import Deadline, LatencyModel, choose_point, policy_points, resolve
+from service.settings import Settings
+from tests.service.conftest import LATENCY, TOKEN, make_settings
+
+
+@pytest.fixture
+def card(checkpoint_dir: Path) -> dict[str, Any]:
+    return read_card(checkpoint_dir)
+
+
+def test_more_budget_never_buys_a_less_accurate_or_shallower_point(card: dict[str, Any]) -> None:
+    latency = LatencyModel(LATENCY, card["exits"])
+    chosen = [
+        resolve("auto", "request", ms, card, latency)
+        for ms in (1, 5, 50, 100, 200, 230, 300, 10_000)
+    ]
+    accuracy = [c.expected_accuracy for c in chosen]
+    assert accuracy == sorted(accuracy)  # type: ignore[type-var]
+    assert accuracy[0] == 0.4 and accuracy[-1] == 0.95  # cheapest ... most accurate
+    assert len(set(accuracy)) >= 3  # the sweep really moves through the table
+    for c, ms in zip(chosen[1:], (5, 50, 100, 200, 230, 300, 10_000), strict=True):
+        assert c.predicted_s is not None and c.predicted_s <= ms / 1000.0
+
+
+def test_live_latency_reprices_the_table(card: dict[str, Any]) -> None:
+    latency = LatencyModel(LATENCY, card["exits"])
+    fast = resolve("auto", "request", 300, card, latency)
+    for _ in range(60):  # OCR got 10x slower on this machine
+        latency.observe("ocr", 2.0)
+    slow = resolve("auto", "request", 300, card, latency)
+    assert slow.expected_accuracy is not None and fast.expected_accuracy is not None
+    assert slow.expected_accuracy < fast.expected_accuracy
+
+
+def test_a_family_or_nothing_fits(card: dict[str, Any]) -> None:
+    latency = LatencyModel(LATENCY, card["exits"])
+    only_global = resolve("global", "request", 100, card, latency)
+    assert only_global.name == "global"
+    assert choose_point(policy_points(card), 0.0, latency) is not None  # the cheapest
+    no_budget = resolve("auto", "settings", None, card, latency)
+    assert no_budget.source == "card" and no_budget.knob == {"tau": 1.1}
+
+
+def test_deadline_accounting() -> None:
+    d = Deadline(0.5)
+    assert d.can_pay(0.1) and not d.can_pay(1.0) and d.remaining() <= 0.5
+    assert Deadline(None).can_pay(1e9)
+
+
+def test_latency_model_floors_unmeasured_multimodal_layers(card: dict[str, Any]) -> None:
+    stages = dict(LATENCY["stages"], **{"mm.2": 1e-6})  # type: ignore[arg-type]
+    latency = LatencyModel({"ocr": 1.0, "stages": stages}, card["exits"])
+    assert latency.get("mm.2") == pytest.approx(0.002)  # the mean vision layer
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"admin_token": "short"}, "at least 16"),
+        ({"admin_token": "a" * 20}, "repetitive"),
+        ({"redis_url": "http://localhost"}, "redis://"),
+        ({"policy": "yolo"}, "DOCEXIT_POLICY"),
+        ({"max_upload_bytes": 0}, "greater than 0"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_insecure_or_invalid_settings_are_refused(
+    checkpoint_dir: Path, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        make_settings(checkpoint_dir, **overrides)
+
+
+def test_settings_come_from_docexit_env(
+    checkpoint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCEXIT_CHECKPOINT", str(checkpoint_dir))
+    monkeypatch.setenv("DOCEXIT_ADMIN_TOKEN", TOKEN)
+    monkeypatch.setenv("DOCEXIT_LATENCY_BUDGET_MS", "250")
+    s = Settings()
+    assert s.latency_budget_ms == 250 and s.admin_token is not None
+    assert TOKEN not in repr(s)  # a secret never reaches a log line
+    monkeypatch.setenv("DOCEXIT_CHECKPOINT", str(tmp_path))
+    with pytest.raises(ValidationError, match="card.json"):
+        Settings()

@@ -1,0 +1,115 @@
+"""With a real redis-server: replicas share admin changes within 1 s, OCR is cached by page
+hash, and a dead Redis leaves requests working on the last known config."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.service.conftest import TOKEN, FakeOcr, png
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server is not installed (make sysdeps)"
+)
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NEVER = '{"name": "global", "tau": 1.1}'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+def classify(client: TestClient, **data: str) -> dict[str, object]:
+    r = client.post("/v1/classify", files={"file": ("p.png", png(), "image/png")}, data=data)
+    assert r.status_code == 200, r.text
+    body: dict[str, object] = r.json()
+    return body
+
+
+def test_two_replicas_share_a_change_within_a_second(
+    client_factory: Callable[..., TestClient], redis_server: RedisServer
+) -> None:
+    a = client_factory(redis_url=redis_server.url)
+    b = client_factory(redis_url=redis_server.url)
+    r = a.put("/admin/v1/latency-budget", headers=AUTH, json={"latency_budget_ms": 1234})
+    assert r.status_code == 200 and r.json()["store"] == "redis"
+    changed = time.monotonic()
+    while b.get("/admin/v1/latency-budget", headers=AUTH).json()["latency_budget_ms"] != 1234:
+        assert time.monotonic() - changed < 1.0, "replica b did not apply the change within 1 s"
+        time.sleep(0.02)
+    assert classify(b)["policy"]["latency_budget_ms"] == 1234  # type: ignore[index]
+    # A third replica starting later reads the current config from Redis.
+    c = client_factory(redis_url=redis_server.url)
+    assert c.get("/admin/v1/latency-budget", headers=AUTH).json()["version"] == 1
+
+
+def test_ocr_is_cached_by_page_hash(
+    client_factory: Callable[..., TestClient], redis_server: RedisServer
+) -> None:
+    ocr = FakeOcr()
+    a = client_factory(ocr=ocr, redis_url=redis_server.url)
+    classify(a, policy=NEVER)
+    calls = ocr.calls
+    b = client_factory(ocr=ocr, redis_url=redis_server.url)  # another replica, same cache
+    assert classify(b, policy=NEVER)["ocr_skipped"] is False
+    assert ocr.calls == calls
+
+
+def test_requests_survive_redis_going_away(
+    client_factory: Callable[..., TestClient], redis_server: RedisServer
+) -> None:
+    client = client_factory(redis_url=redis_server.url)
+    client.put("/admin/v1/latency-budget", headers=AUTH, json={"latency_budget_ms": 60_000})
+    assert "in sync" in client.get("/readyz").json()["config_store"]
+    redis_server.stop()
+    deadline = time.monotonic() + 5
+    while "unreachable" not in (client.get("/readyz").json().get("config_store") or ""):
+        assert time.monotonic() < deadline, "the outage was never noticed"
+        time.sleep(0.05)
+    ready = client.get("/readyz")
+    assert (
+        ready.status_code == 200 and "last known config version 1" in ready.json()["config_store"]
+    )
+    body = classify(client, policy=NEVER)  # OCR cache down too: recomputed, not failed
+    assert body["policy"]["latency_budget_ms"] == 60_000  # type: ignore[index]
+    assert "docexit_config_store_up 0.0" in client.get("/metrics").text
+    r = client.put("/admin/v1/latency-budget", headers=AUTH, json={"latency_budget_ms": 5})
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
