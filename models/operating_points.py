@@ -34,6 +34,7 @@ from models.policies import (
     describe,
     first_exit,
     heuristic_thresholds,
+    vision_exits_to_run,
 )
 from models.runtime import DEFAULT_BAND, Cascade, Words
 from models.traces import Trace, build_traces, trace_cost
@@ -62,7 +63,9 @@ def evaluate_policy(
         }
     idx = [first_exit(policy, t.views) for t in traces]
     right = sum(t.views[i].prediction == y for t, i, y in zip(traces, idx, labels, strict=True))
-    costs = [trace_cost(t, i, latency) for t, i in zip(traces, idx, strict=True)]
+    vision = [v.name for v in traces[0].views[: traces[0].vision]]
+    run = len(vision_exits_to_run(policy, vision))
+    costs = [trace_cost(t, i, latency, run) for t, i in zip(traces, idx, strict=True)]
     names = [t.views[i].name for t, i in zip(traces, idx, strict=True)]
     layers = [int(w) if (w := name.split(".")[1]).isdigit() else 0 for name in names]
     one_band = [

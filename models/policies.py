@@ -164,3 +164,20 @@ def first_exit(policy: Policy, steps: Sequence[StepView]) -> int:
         if policy.should_exit(step, steps[:i]):
             return i
     return len(steps) - 1
+
+
+def may_exit(policy: Policy, name: str) -> bool:
+    """Can this exit ever stop a page under the policy? (Calibrated confidences never exceed 1,
+    so a threshold above 1, or none, rules an exit out.) Lets the cascade skip layers that lead
+    only to exits that cannot fire."""
+    if isinstance(policy, PerExitThresholds):
+        return policy.taus.get(name, math.inf) <= 1.0
+    if isinstance(policy, GlobalThreshold):
+        return policy.tau <= 1.0
+    return True
+
+
+def vision_exits_to_run(policy: Policy, names: Sequence[str]) -> list[str]:
+    """The vision exits worth running: up to the last one that may fire (none: skip the stream)."""
+    last = max((i for i, n in enumerate(names) if may_exit(policy, n)), default=-1)
+    return list(names[: last + 1])

@@ -18,7 +18,7 @@ from PIL import Image
 from models.bands import OcrFn, Words, band_cut, join, ocr_band
 from models.inputs import encode_words, image_tensor
 from models.multiexit import ExitStep, MultiExitLayoutLMv3
-from models.policies import Policy, StepView
+from models.policies import Policy, StepView, vision_exits_to_run
 
 DEFAULT_BAND = 0.35  # share of the page height OCR'd first (see models.bands)
 CanRun = Callable[[str], bool]  # stage name -> may it start?
@@ -157,6 +157,7 @@ class Cascade:
     def _run(self, req: _Request, ocr: OcrFn | None, words: Words | None) -> Prediction:
         if req.policy is not None:
             names = [n for n in self.model.config.exit_names() if StepView(n, ()).stage == "vision"]
+            names = vision_exits_to_run(req.policy, names)  # no layer that leads nowhere
             answer = self._stream(req, names, self.model.vision_steps(req.tokens), "vision")
             if answer is not None:
                 return answer

@@ -75,10 +75,17 @@ def build_traces(
     return traces
 
 
-def trace_cost(trace: Trace, index: int, latency: dict[str, Any]) -> tuple[float, float, float]:
-    """(encoder, OCR, end-to-end) seconds of a page that answers at trace.views[index]."""
+def trace_cost(
+    trace: Trace, index: int, latency: dict[str, Any], vision_run: int | None = None
+) -> tuple[float, float, float]:
+    """(encoder, OCR, end-to-end) seconds of a page that answers at trace.views[index].
+    vision_run: how many vision exits the cascade runs at all (runtime.Cascade stops the vision
+    stream after the last exit the policy may take); None: all of them."""
     stages = latency["stages"]
-    encoder = stages["embed"] + sum(stages[v.name] for v in trace.views[: index + 1])
+    run = trace.views[: index + 1]
+    if vision_run is not None and index >= trace.vision:
+        run = run[:vision_run] + run[trace.vision :]
+    encoder = stages["embed"] + sum(stages[v.name] for v in run)
     if index < trace.vision:
         ocr = 0.0
     elif "ocr_band" not in latency:  # whole-page OCR only

@@ -51,6 +51,10 @@ class Classification(BaseModel):
     top_k: list[TopK]
     exit: ExitInfo
     ocr_skipped: bool
+    ocr_calls: int = Field(
+        description="OCR calls made: 0 (skipped, or the client sent words), 1 (the page's top "
+        "band, or the whole page), 2 (top band, then the rest)"
+    )
     deadline_hit: bool
     timings_ms: Timings
     policy: PolicyInfo

@@ -8,7 +8,7 @@ from PIL import Image
 
 from models.inputs import encode_words, image_tensor, pad_text, tokenizer
 from models.multiexit import MultiExitLayoutLMv3
-from models.policies import GlobalThreshold
+from models.policies import GlobalThreshold, PerExitThresholds
 from models.runtime import Cascade, Words
 
 
@@ -83,7 +83,7 @@ def test_a_confident_vision_exit_skips_ocr(model: MultiExitLayoutLMv3) -> None:
 def test_a_policy_that_never_fires_ends_at_the_final_exit(model: MultiExitLayoutLMv3) -> None:
     ocr = CountingOcr()
     pred = Cascade(model, {"temperatures": {"mm.3": 2.0}}).classify(
-        _page(), ocr=ocr, policy=GlobalThreshold(1.1)
+        _page(), ocr=ocr, policy=GlobalThreshold(0.999)
     )
     # Vision exits, then the top band's words up to band_layers, then the whole page.
     assert ocr.calls == 2 and pred.ocr_bands == 2 and pred.exit == "mm.3"
@@ -118,7 +118,7 @@ def test_a_top_band_that_fills_the_text_budget_is_the_only_ocr(
     model: MultiExitLayoutLMv3,
 ) -> None:
     ocr = CropRecordingOcr(40)  # 40 words, far more than max_text_tokens = 16
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(1.1))
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     assert pred.ocr_bands == 1 and pred.exit == "mm.3" and len(ocr.crops) == 1
     width, height = ocr.crops[0]
     assert width == 64 and 0 < height < 80  # the top band, not the page
@@ -126,7 +126,7 @@ def test_a_top_band_that_fills_the_text_budget_is_the_only_ocr(
 
 def test_the_rest_of_the_page_is_read_below_the_band(model: MultiExitLayoutLMv3) -> None:
     ocr = CropRecordingOcr(2)
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(1.1))
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     (w1, h1), (w2, h2) = ocr.crops
     assert pred.ocr_bands == 2 and w1 == w2 == 64 and h1 + h2 == 80
 
@@ -134,11 +134,11 @@ def test_the_rest_of_the_page_is_read_below_the_band(model: MultiExitLayoutLMv3)
 def test_bands_off_or_words_given_mean_one_or_no_ocr(model: MultiExitLayoutLMv3) -> None:
     ocr = CropRecordingOcr(2)
     pred = Cascade(model, {"ocr_band": None}).classify(
-        _page(), ocr=ocr, policy=GlobalThreshold(1.1)
+        _page(), ocr=ocr, policy=GlobalThreshold(0.999)
     )
     assert ocr.crops == [(64, 80)] and pred.ocr_bands == 1
     given = (["Invoice"], [(2, 2, 30, 9)])
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, words=given, policy=GlobalThreshold(1.1))
+    pred = Cascade(model, {}).classify(_page(), ocr=ocr, words=given, policy=GlobalThreshold(0.999))
     assert len(ocr.crops) == 1 and pred.ocr_bands == 0 and pred.exit == "mm.3"
 
 
@@ -164,7 +164,7 @@ def test_a_refused_stage_stops_the_cascade_with_the_most_confident_exit(
         return not stage.startswith("ocr")
 
     pred = Cascade(model, {}).classify(
-        _page(), ocr=ocr, policy=GlobalThreshold(1.1), can_run=before_ocr
+        _page(), ocr=ocr, policy=GlobalThreshold(0.999), can_run=before_ocr
     )
     assert pred.deadline_hit and pred.ocr_skipped and ocr.crops == []
     assert asked == ["vision.1", "vision.2", "vision.3", "ocr.band"]  # the first exit always runs
@@ -179,7 +179,7 @@ def test_stage_timings_reach_the_caller_and_full_depth_ignores_deadlines(
     pred = Cascade(model, {}).classify(
         _page(),
         ocr=CropRecordingOcr(2),
-        policy=GlobalThreshold(1.1),
+        policy=GlobalThreshold(0.999),
         can_run=lambda stage: stage != "mm.2",
         on_stage=lambda stage, s: seen.append((stage, s)),
     )
@@ -189,3 +189,16 @@ def test_stage_timings_reach_the_caller_and_full_depth_ignores_deadlines(
     assert all(s >= 0 for _, s in seen)
     full = Cascade(model, {}).classify(_page(), ocr=CropRecordingOcr(2), can_run=lambda s: False)
     assert not full.deadline_hit and full.exit == "mm.3"
+
+
+def test_vision_layers_that_lead_to_no_possible_exit_are_not_run(
+    model: MultiExitLayoutLMv3,
+) -> None:
+    only_first = PerExitThresholds({"vision.1": 0.999, "mm.1": 0.999})
+    pred = Cascade(model, {}).classify(_page(), ocr=CropRecordingOcr(2), policy=only_first)
+    names = [s.name for s in pred.steps]
+    assert names[:2] == ["emb.vision_avg", "vision.1"] and "vision.2" not in names
+    pred = Cascade(model, {}).classify(
+        _page(), ocr=CropRecordingOcr(2), policy=GlobalThreshold(1.1)
+    )
+    assert not any(s.stage == "vision" for s in pred.steps) and not pred.ocr_skipped

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed (make sysdeps)"
 )
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-NEVER = '{"name": "global", "tau": 1.1}'
+NEVER = '{"name": "global", "tau": 0.999}'
 
 
 def free_port() -> int:
