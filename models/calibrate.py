@@ -40,11 +40,13 @@ def load_run(run: Path) -> tuple[MultiExitLayoutLMv3, dict[str, Any]]:
     return model.eval(), summary
 
 
-def val_outputs(
+def val_pages(
     model: MultiExitLayoutLMv3, data: Path, per_class: int | None, band: float | None = None
-) -> ExitOutputs:
+) -> PageDataset:
+    """Validation pages as the service sees them: through stored OCR text where present, and
+    with `band`, only the words of each page's top band."""
     c = model.config
-    pages = PageDataset(
+    return PageDataset(
         data,
         image_size=c.image_size,
         pixels=c.pixels,
@@ -53,7 +55,12 @@ def val_outputs(
         band=band,
         per_class=per_class,
     )
-    return collect(model, pages)
+
+
+def val_outputs(
+    model: MultiExitLayoutLMv3, data: Path, per_class: int | None, band: float | None = None
+) -> ExitOutputs:
+    return collect(model, val_pages(model, data, per_class, band))
 
 
 def mean_ece(report: dict[str, dict[str, dict[str, float]]], when: str) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image
 
-from models.calibrate import val_outputs
+from models.calibrate import val_outputs, val_pages
 from models.checkpoint import load_checkpoint, update_card
 from models.data.ocr import TesseractEngine
 from models.dataset import list_pages
@@ -153,19 +153,9 @@ def sweep(
 
 def band_filled(model: Any, data: Path, per_class: int | None, band: float) -> list[bool]:
     """Per validation page: does its top band alone fill the model's text budget?"""
-    from models.dataset import PageDataset
-
-    c = model.config
-    pages = PageDataset(
-        data,
-        image_size=c.image_size,
-        pixels=c.pixels,
-        max_tokens=c.max_text_tokens,
-        ocr_mix=1.0,
-        band=band,
-        per_class=per_class,
-    )
-    return [len(pages[i].text.input_ids) >= c.max_text_tokens for i in range(len(pages))]
+    pages = val_pages(model, data, per_class, band)
+    limit = model.config.max_text_tokens
+    return [len(pages[i].text.input_ids) >= limit for i in range(len(pages))]
 
 
 def main(argv: list[str] | None = None) -> None:
