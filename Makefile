@@ -97,11 +97,12 @@ evaluate: sysdeps venv
 	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data data/realval --json
 
 # One process by default; SERVE_WORKERS=N runs N uvicorn workers sharing metrics through
-# PROMETHEUS_MULTIPROC_DIR (emptied first: stale files would add old counts).
+# PROMETHEUS_MULTIPROC_DIR (emptied first: stale files would add old counts). The variable is
+# set only then: prometheus-client switches to multiprocess mode when it exists, even empty.
 SERVE_WORKERS ?= 1
 serve: sysdeps venv
 	rm -rf /tmp/docexit-metrics && mkdir -p /tmp/docexit-metrics
-	PROMETHEUS_MULTIPROC_DIR=$$([ "$(SERVE_WORKERS)" -gt 1 ] && echo /tmp/docexit-metrics) \
+	env $$([ "$(SERVE_WORKERS)" -gt 1 ] && echo PROMETHEUS_MULTIPROC_DIR=/tmp/docexit-metrics) \
 	DOCEXIT_CHECKPOINT=$${DOCEXIT_CHECKPOINT:-$(CHECKPOINT)} HOST=$(HOST) PORT=$(PORT) \
 	UVICORN_WORKERS=$(SERVE_WORKERS) $(PY) -m service
 
