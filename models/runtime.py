@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from models.bands import OcrFn, Words, band_cut, join, ocr_band
-from models.inputs import encode_words, image_tensor
+from models.inputs import TextInputs, encode_words, image_tensor
 from models.multiexit import ExitStep, MultiExitLayoutLMv3
 from models.policies import Policy, StepView, vision_exits_to_run
 
@@ -42,6 +42,11 @@ class Prediction:
         """Encoder layers run in the answering stream (0 for an embedding exit)."""
         where = self.exit.split(".")[1]
         return int(where) if where.isdigit() else 0
+
+    @property
+    def answer(self) -> StepView:
+        """The answering exit as the policy saw it."""
+        return next(s for s in reversed(self.steps) if s.name == self.exit)
 
     @property
     def encoder_seconds(self) -> float:
@@ -119,11 +124,6 @@ class Cascade:
             scalar(step.text_similarity),
         )
 
-    def text_tokens(self, image: Image.Image, words: Words) -> int:
-        """Tokens the model would read from these words ([CLS] and [SEP] included)."""
-        c = self.model.config
-        return len(encode_words(words[0], words[1], image.size, c.max_text_tokens).input_ids)
-
     @torch.inference_mode()
     def classify(
         self,
@@ -162,18 +162,24 @@ class Cascade:
             if answer is not None:
                 return answer
         if words is not None:
-            return self._last_pass(req, words)
+            return self._last_pass(req, self._encode(req, words))
         assert ocr is not None
         if req.policy is None or self.band is None:
-            return self._last_pass(req, self._ocr(req, "ocr", ocr, 0, req.image.height))
+            page = self._ocr(req, "ocr", ocr, 0, req.image.height)
+            return self._last_pass(req, self._encode(req, page))
         cut = band_cut(req.image, self.band)
         head = self._ocr(req, "ocr.band", ocr, 0, cut)
-        filled = self.text_tokens(req.image, head) >= self.model.config.max_text_tokens
-        answer = self._multimodal(req, head, last=filled)
+        text = self._encode(req, head)
+        filled = len(text.input_ids) >= self.model.config.max_text_tokens
+        answer = self._multimodal(req, text, last=filled)
         if answer is not None:
             return answer
         rest = self._ocr(req, "ocr.rest", ocr, cut, req.image.height)
-        return self._last_pass(req, join(head, rest))
+        return self._last_pass(req, self._encode(req, join(head, rest)))
+
+    def _encode(self, req: _Request, words: Words) -> TextInputs:
+        c = self.model.config
+        return encode_words(words[0], words[1], req.image.size, c.max_text_tokens)
 
     def _ocr(self, req: _Request, stage: str, ocr: OcrFn, top: int, bottom: int) -> Words:
         if stage == "ocr":  # the whole page, in one call
@@ -183,16 +189,15 @@ class Cascade:
         req.ocr_calls += 1
         return words
 
-    def _last_pass(self, req: _Request, words: Words) -> Prediction:
-        answer = self._multimodal(req, words, last=True)
+    def _last_pass(self, req: _Request, text: TextInputs) -> Prediction:
+        answer = self._multimodal(req, text, last=True)
         assert answer is not None  # the last pass always answers, at the final exit at the latest
         return answer
 
-    def _multimodal(self, req: _Request, words: Words, *, last: bool) -> Prediction | None:
-        """One multimodal pass over `words`. The last pass answers at the final exit at the
+    def _multimodal(self, req: _Request, text: TextInputs, *, last: bool) -> Prediction | None:
+        """One multimodal pass over `text`. The last pass answers at the final exit at the
         latest; a top-band pass stops after band_layers and returns None."""
         c = self.model.config
-        text = encode_words(words[0], words[1], req.image.size, c.max_text_tokens)
         ids, bbox, mask = (
             x.unsqueeze(0).to(self.device) for x in (text.input_ids, text.bbox, text.attention_mask)
         )

@@ -6,8 +6,6 @@ that moving average."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from PIL import Image
 
 from models.policies import Policy, StepView
@@ -15,26 +13,6 @@ from models.runtime import Cascade, OcrFn, Prediction, Words
 from service.budget import Deadline, LatencyModel
 
 OCR_STAGES = ("ocr", "ocr.band", "ocr.rest")
-
-
-@dataclass
-class Outcome:
-    answer: StepView
-    ocr_skipped: bool
-    deadline_hit: bool
-    seconds: dict[str, float] = field(default_factory=dict)  # ocr, encode
-    steps: list[StepView] = field(default_factory=list)
-    ocr_calls: int = 0
-
-    @property
-    def stage(self) -> str:
-        return self.answer.stage
-
-    @property
-    def layer(self) -> int:
-        """Encoder layers run in the answering stream (0 for an embedding exit)."""
-        where = self.answer.name.split(".")[1]
-        return int(where) if where.isdigit() else 0
 
 
 def run(
@@ -45,7 +23,7 @@ def run(
     latency: LatencyModel,
     ocr: OcrFn | None = None,
     words: Words | None = None,
-) -> Outcome:
+) -> Prediction:
     """policy None: full depth (no vision stream; OCR; every multimodal layer), deadline ignored,
     as it exists for comparisons. Otherwise at least one exit always answers."""
     first_text = next(
@@ -57,10 +35,8 @@ def run(
         cost = latency.get(stage) + (latency.get(first_text) if stage in OCR_STAGES else 0.0)
         return deadline.can_pay(cost)
 
-    pred: Prediction = cascade.classify(
+    pred = cascade.classify(
         image, ocr=ocr, words=words, policy=policy, can_run=can_run, on_stage=latency.observe
     )
     deadline.hit = pred.deadline_hit
-    answer = next(s for s in reversed(pred.steps) if s.name == pred.exit)
-    seconds = {"ocr": pred.timings["ocr"], "encode": pred.encoder_seconds}
-    return Outcome(answer, pred.ocr_skipped, pred.deadline_hit, seconds, pred.steps, pred.ocr_bands)
+    return pred

@@ -14,7 +14,7 @@ from PIL import Image
 
 from models.checkpoint import load_checkpoint
 from models.data.ocr import OcrEngine
-from models.runtime import Cascade, OcrFn, Words
+from models.runtime import Cascade, OcrFn, Prediction, Words
 from service import cascade as anytime
 from service.budget import Choice, Deadline, LatencyModel
 from service.decode import Page, decode
@@ -35,7 +35,7 @@ def pick_device(device: str) -> str:
 @dataclass
 class Result:
     page: Page
-    outcome: anytime.Outcome
+    outcome: Prediction
     seconds: dict[str, float]  # decode, ocr, encode, queue
 
 
@@ -114,5 +114,5 @@ class Engine:
         outcome = anytime.run(
             self.cascade, decoded.image, choice.policy, deadline, self.latency, self.ocr, words
         )
-        seconds.update(outcome.seconds)
+        seconds |= {"ocr": outcome.timings["ocr"], "encode": outcome.encoder_seconds}
         return Result(decoded, outcome, seconds)

@@ -83,7 +83,7 @@ def build_response(
             name=answer.name,
         ),
         ocr_skipped=result.outcome.ocr_skipped,
-        ocr_calls=result.outcome.ocr_calls,
+        ocr_calls=result.outcome.ocr_bands,
         deadline_hit=result.outcome.deadline_hit,
         timings_ms=Timings(
             decode=ms.get("decode", 0.0),
