@@ -41,10 +41,15 @@ def load_run(run: Path) -> tuple[MultiExitLayoutLMv3, dict[str, Any]]:
 
 
 def val_pages(
-    model: MultiExitLayoutLMv3, data: Path, per_class: int | None, band: float | None = None
+    model: MultiExitLayoutLMv3,
+    data: Path,
+    per_class: int | None,
+    band: float | None = None,
+    band_part: str = "top",
 ) -> PageDataset:
     """Validation pages as the service sees them: through stored OCR text where present, and
-    with `band`, only the words of each page's top band."""
+    with `band`, the words of each page's top band (band_part "top") or of its two OCR calls
+    together (band_part "joined"): see models.dataset."""
     c = model.config
     return PageDataset(
         data,
@@ -53,14 +58,19 @@ def val_pages(
         max_tokens=c.max_text_tokens,
         ocr_mix=1.0,
         band=band,
+        band_part=band_part,
         per_class=per_class,
     )
 
 
 def val_outputs(
-    model: MultiExitLayoutLMv3, data: Path, per_class: int | None, band: float | None = None
+    model: MultiExitLayoutLMv3,
+    data: Path,
+    per_class: int | None,
+    band: float | None = None,
+    band_part: str = "top",
 ) -> ExitOutputs:
-    return collect(model, val_pages(model, data, per_class, band))
+    return collect(model, val_pages(model, data, per_class, band, band_part))
 
 
 def mean_ece(report: dict[str, dict[str, dict[str, float]]], when: str) -> float:

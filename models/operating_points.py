@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from models.policies import (
     vision_exits_to_run,
 )
 from models.runtime import DEFAULT_BAND, Cascade, Words
+from models.threshold_search import search_per_exit
 from models.traces import Trace, build_traces, trace_cost
 
 log = logging.getLogger("docexit.operating_points")
@@ -83,48 +83,6 @@ def evaluate_policy(
     }
 
 
-def search_per_exit(
-    traces: list[Trace],
-    labels: list[int],
-    target: float,
-    grid: Sequence[float] = (
-        0.5,
-        0.6,
-        0.7,
-        0.8,
-        0.85,
-        0.9,
-        0.93,
-        0.95,
-        0.97,
-        0.98,
-        0.99,
-        0.995,
-        0.999,
-    ),
-) -> dict[str, float]:
-    """Greedy, earliest exit first: give each exit the lowest threshold that keeps validation
-    accuracy within `target` of full depth (earlier exits save the most, OCR included)."""
-    order = list(dict.fromkeys(v.name for t in traces for v in t.views))
-    # The reference is the cascade that never exits early: the whole page's final exit, or the
-    # top band's where that band alone filled the text budget (no second OCR call then).
-    final_acc = sum(t.views[-1].prediction == y for t, y in zip(traces, labels, strict=True)) / len(
-        labels
-    )
-    taus: dict[str, float] = {}
-    for name in order[:-1]:
-        for tau in grid:
-            trial = PerExitThresholds({**taus, name: tau})
-            idx = [first_exit(trial, t.views) for t in traces]
-            acc = sum(
-                t.views[i].prediction == y for t, i, y in zip(traces, idx, labels, strict=True)
-            ) / len(labels)
-            if acc >= final_acc - target:
-                taus[name] = tau
-                break
-    return taus
-
-
 def sweep(
     traces: list[Trace],
     labels: list[int],
@@ -140,9 +98,10 @@ def sweep(
     policies += [
         PerExitThresholds(heuristic_thresholds(accuracy, ece, eps)) for eps in (0.05, 0.2, 1.0)
     ]
+    # The searched policies, from the default (harm 0.25%, no net loss) to looser ones.
     policies += [
-        PerExitThresholds(search_per_exit(traces, labels, t))
-        for t in (0.0, 0.005, 0.01, 0.02, 0.05)
+        PerExitThresholds(search_per_exit(traces, labels, latency, max_loss=h, max_harm=h))
+        for h in (0.0025, 0.005, 0.01, 0.02, 0.05)
     ]
     points = [{"policy": {"name": "full_depth"}, **evaluate_policy(None, traces, labels, latency)}]
     points += [
@@ -167,8 +126,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-class", type=int)
     parser.add_argument("--latency-pages", type=int, default=16, help="pages timed with real OCR")
     parser.add_argument(
-        "--target-loss", type=float, default=0.005, help="default policy's accuracy loss"
+        "--max-loss", type=float, default=0.0, help="default policy's net accuracy loss"
     )
+    parser.add_argument(
+        "--max-harm",
+        type=float,
+        default=0.0025,
+        help="default policy's share of pages it gets wrong that full depth gets right",
+    )
+    parser.add_argument("--encoder-target", type=float, default=0.5)
+    parser.add_argument("--end-to-end-target", type=float, default=0.6)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     model, card = load_checkpoint(args.checkpoint)
@@ -176,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     band = card.get("ocr_band", DEFAULT_BAND)
     full = val_outputs(model, args.data, args.per_class)
     band_out = None if band is None else val_outputs(model, args.data, args.per_class, band)
+    joined = None if band is None else val_outputs(model, args.data, args.per_class, band, "joined")
     filled = (
         [False] * len(full.labels)
         if band is None
@@ -183,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     cascade = Cascade(model, card)
     traces = build_traces(
-        full, band_out, filled, temps, model.config.exit_names(), cascade.band_layers
+        full, band_out, filled, temps, model.config.exit_names(), cascade.band_layers, joined
     )
     labels = full.labels.tolist()
     engine = TesseractEngine()
@@ -203,7 +171,17 @@ def main(argv: list[str] | None = None) -> None:
         {n: r["after"]["accuracy"] for n, r in report.items()},
         {n: r["after"]["ece"] for n, r in report.items()},
     )
-    default = PerExitThresholds(search_per_exit(traces, labels, args.target_loss))
+    default = PerExitThresholds(
+        search_per_exit(
+            traces,
+            labels,
+            latency,
+            max_loss=args.max_loss,
+            max_harm=args.max_harm,
+            encoder_target=args.encoder_target,
+            end_to_end_target=args.end_to_end_target,
+        )
+    )
     for p in points:
         log.info(
             "%-60s acc %.3f  layer %.2f  skip %.2f  band %.2f  e2e %.3f s",

@@ -54,9 +54,13 @@ def build_traces(
     temps: dict[str, float],
     order: Sequence[str],
     band_layers: int,
+    joined: ExitOutputs | None = None,
 ) -> list[Trace]:
-    """full: every exit on whole-page words; band: every exit on top-band words (None: the
-    cascade reads whole pages at once); filled: per page, whether its band filled the budget."""
+    """full: every exit on whole-page words (what full depth reads); band: every exit on top-band
+    words (None: the cascade reads whole pages at once); filled: per page, whether its band
+    filled the budget; joined: every exit on the words of the band's and the rest's OCR calls
+    together, what the cascade's second pass reads (None: the whole-page words stand in)."""
+    second = full if joined is None else joined
     vision = [n for n in order if StepView(n, ()).stage == "vision"]
     text = [n for n in order if n not in vision]
     in_band = [n for n in text if not n.startswith("mm.") or int(n[3:]) <= band_layers]
@@ -69,7 +73,7 @@ def build_traces(
         elif filled[i]:
             trace = Trace(head + _views(band, temps, text, i), len(vision), 0, True, final)
         else:
-            views = head + _views(band, temps, in_band, i) + _views(full, temps, text, i)
+            views = head + _views(band, temps, in_band, i) + _views(second, temps, text, i)
             trace = Trace(views, len(vision), len(in_band), False, final)
         traces.append(trace)
     return traces

@@ -2,7 +2,7 @@
 OCR of the page's top band, then the rest only if still undecided, multimodal exits one layer
 at a time), with two hooks: before every stage the deadline is asked whether the remaining
 budget can pay for it at its live moving-average cost, and every stage's measured time feeds
-that moving average."""
+that moving average (OCR answered from the cache excepted)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,14 @@ def run(
         cost = latency.get(stage) + (latency.get(first_text) if stage in OCR_STAGES else 0.0)
         return deadline.can_pay(cost)
 
+    def observe(stage: str, seconds: float) -> None:
+        # A page read from the OCR cache says nothing about what OCR costs.
+        if stage in OCR_STAGES and getattr(ocr, "last_call_cached", False):
+            return
+        latency.observe(stage, seconds)
+
     pred = cascade.classify(
-        image, ocr=ocr, words=words, policy=policy, can_run=can_run, on_stage=latency.observe
+        image, ocr=ocr, words=words, policy=policy, can_run=can_run, on_stage=observe
     )
     deadline.hit = pred.deadline_hit
     return pred

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -147,6 +148,9 @@ class CachedOcr:
         self.engine, self.ttl = engine, ttl_s
         self._skip_until = 0.0  # after a cache failure, leave Redis alone for a while
         self._redis: Any = None
+        # Per worker thread: did this thread's last call come from the cache? A hit takes a
+        # millisecond, and must not teach the latency model that OCR is cheap.
+        self._local = threading.local()
         if redis_url and ttl_s:
             import redis
 
@@ -158,7 +162,12 @@ class CachedOcr:
         log.debug("OCR cache unavailable: %s", exc)
         self._skip_until = time.monotonic() + CACHE_BACKOFF_S
 
+    @property
+    def last_call_cached(self) -> bool:
+        return bool(getattr(self._local, "cached", False))
+
     def __call__(self, image: Image.Image) -> Words:
+        self._local.cached = False
         use = self._redis is not None and time.monotonic() >= self._skip_until
         key = f"docexit:ocr:{self.engine.name}:{image_sha256(image)}" if use else ""
         if key:
@@ -166,6 +175,7 @@ class CachedOcr:
                 hit = self._redis.get(key)
                 if hit is not None:
                     data = json.loads(hit)
+                    self._local.cached = True
                     return data["texts"], data["boxes"]
             except Exception as exc:  # cache down or corrupt entry: recompute
                 self._failed(exc)

@@ -1,9 +1,13 @@
 """OCR over page images, and over whole corpus splits.
 
-    python -m models.data.ocr --data DIR/train [--engine tesseract] [--workers 2]
+    python -m models.data.ocr --data DIR/train [--engine tesseract] [--workers 2] [--band 0.35]
 
 stores <id>.ocr-<engine>.json beside each page (words with pixel boxes and confidences), so that
-training can mix ground-truth text with real OCR noise. Resumable: pages already done are skipped.
+training can mix ground-truth text with real OCR noise. With --band F it stores instead
+<id>.ocr-<engine>-band<F>.json: the page OCR'd as the cascade reads it (models.bands), its top band
+and then the rest in two calls, so that operating points are searched on the words the service
+really sees (a crop OCR'd alone differs from the same rows of a whole-page OCR).
+Resumable: pages already done are skipped.
 """
 
 from __future__ import annotations
@@ -130,18 +134,41 @@ def word_recall(truth: Sequence[tuple[str, Sequence[int]]], found: Iterable[OcrW
     return hit / total if total else 1.0
 
 
-def ocr_path(image_path: Path, engine: str) -> Path:
-    return image_path.with_name(f"{image_path.stem}.ocr-{engine}.json")
+def ocr_path(image_path: Path, engine: str, band: float | None = None) -> Path:
+    suffix = "" if band is None else f"-band{round(100 * band):02d}"
+    return image_path.with_name(f"{image_path.stem}.ocr-{engine}{suffix}.json")
 
 
 _ENGINE: OcrEngine | None = None
 
 
-def _ocr_one(args: tuple[str, str]) -> tuple[float, float]:
+def _ocr_bands(image_path: Path, engine: OcrEngine, band: float) -> tuple[float, float]:
+    from models.bands import band_cut  # models.bands is light, but keep the corpus tool lean
+
+    image = Image.open(image_path)
+    cut = band_cut(image, band)
+    out: dict[str, object] = {"engine": engine.name, "band": band, "cut": cut}
+    start = time.perf_counter()
+    for part, (top, bottom) in (("top", (0, cut)), ("rest", (cut, image.height))):
+        words = engine.recognize(image.crop((0, top, image.width, bottom)))
+        moved = [
+            OcrWord(w.text, (w.box[0], w.box[1] + top, w.box[2], w.box[3] + top), w.conf)
+            for w in words
+        ]
+        out[part] = [asdict(w) for w in moved]
+    seconds = time.perf_counter() - start
+    out["seconds"] = round(seconds, 3)
+    ocr_path(image_path, engine.name, band).write_text(json.dumps(out, ensure_ascii=False))
+    return seconds, float("nan")
+
+
+def _ocr_one(args: tuple[str, str, float | None]) -> tuple[float, float]:
     global _ENGINE
-    image_path, name = Path(args[0]), args[1]
+    image_path, name, band = Path(args[0]), args[1], args[2]
     if _ENGINE is None or _ENGINE.name != name:
         _ENGINE = make_engine(name)
+    if band is not None:
+        return _ocr_bands(image_path, _ENGINE, band)
     start = time.perf_counter()
     words = _ENGINE.recognize(Image.open(image_path))
     seconds = time.perf_counter() - start
@@ -167,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
         "--per-class", type=int, default=0, help="only the first N pages of each class folder"
     )
     parser.add_argument("--force", action="store_true", help="redo pages that already have OCR")
+    parser.add_argument(
+        "--band", type=float, help="OCR the top band (this share of the height) and the rest apart"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     make_engine(args.engine)  # fail early with a clear message when the engine is missing
@@ -176,10 +206,10 @@ def main(argv: list[str] | None = None) -> None:
         for p in images:
             by_class.setdefault(p.parent, []).append(p)
         images = [p for pages in by_class.values() for p in pages[: args.per_class]]
-    todo = [p for p in images if args.force or not ocr_path(p, args.engine).exists()]
+    todo = [p for p in images if args.force or not ocr_path(p, args.engine, args.band).exists()]
     if args.limit:
         todo = todo[: args.limit]
-    jobs = [(str(p), args.engine) for p in todo]
+    jobs = [(str(p), args.engine, args.band) for p in todo]
     start = time.perf_counter()
     results = []
     with mp.get_context("fork").Pool(max(1, args.workers)) as pool:

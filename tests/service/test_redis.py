@@ -8,10 +8,18 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
+from models.checkpoint import load_checkpoint
+from models.policies import GlobalThreshold
+from models.runtime import Cascade
+from service import cascade as anytime
+from service.budget import Deadline, LatencyModel
+from service.ocr import CachedOcr
 from tests.service.conftest import TOKEN, FakeOcr, png
 
 pytestmark = pytest.mark.skipif(
@@ -113,3 +121,22 @@ def test_requests_survive_redis_going_away(
     assert "docexit_config_store_up 0.0" in client.get("/metrics").text
     r = client.put("/admin/v1/latency-budget", headers=AUTH, json={"latency_budget_ms": 5})
     assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cache_hit_does_not_teach_the_latency_model_that_ocr_is_cheap(
+    checkpoint_dir: Path, redis_server: RedisServer
+) -> None:
+    model, card = load_checkpoint(checkpoint_dir)
+    cascade = Cascade(model, card)
+    slow = FakeOcr(delay_s=0.05)
+    ocr = CachedOcr(slow, redis_server.url, 60)
+    latency = LatencyModel({"ocr": 10.0}, model.config.exit_names())  # no band costs: "ocr"
+    image = Image.new("L", (120, 160), 230)
+    never = GlobalThreshold(1.1)
+    anytime.run(cascade, image, never, Deadline(None), latency, ocr)
+    assert not ocr.last_call_cached and 0.05 <= latency.get("ocr.band") < 10.0
+    learned = {s: latency.get(s) for s in ("ocr.band", "ocr.rest")}
+    calls = slow.calls
+    anytime.run(cascade, image, never, Deadline(None), latency, ocr)
+    assert slow.calls == calls and ocr.last_call_cached  # both OCR calls from the cache
+    assert {s: latency.get(s) for s in ("ocr.band", "ocr.rest")} == learned
