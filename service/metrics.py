@@ -32,6 +32,7 @@ NAMES = (
     "docexit_exit_threshold",
     "docexit_inflight_requests",
     "docexit_predictions_total",
+    "docexit_queue_depth",
 )
 
 
@@ -87,6 +88,12 @@ class Metrics:
         self.inflight = Gauge(
             "docexit_inflight_requests",
             "Classify requests being served (queued or running)",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.queue_depth = Gauge(
+            "docexit_queue_depth",
+            "Classify requests waiting for a worker (in-flight minus those running)",
             registry=r,
             multiprocess_mode="livesum",
         )

@@ -24,6 +24,11 @@ class WorkQueue:
         self.pending = 0
 
     @property
+    def waiting(self) -> int:
+        """Requests queued for a worker (the rest of `pending` are running)."""
+        return max(0, self.pending - self.workers)
+
+    @property
     def capacity(self) -> int:
         return self.workers + self.queue_size
 

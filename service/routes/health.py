@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from service import errors
-from service.deps import EngineDep, MetricsDep, StoreDep
+from service.deps import EngineDep, MetricsDep, QueueDep, StoreDep
 from service.schemas import Health, ModelCard
 
 router = APIRouter(tags=["operations"])
@@ -50,8 +50,9 @@ async def model(engine: EngineDep) -> ModelCard:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(metrics: MetricsDep, store: StoreDep) -> Response:
+async def metrics(metrics: MetricsDep, store: StoreDep, queue: QueueDep) -> Response:
     metrics.store_up.set(1 if store.healthy else 0)
+    metrics.queue_depth.set(queue.waiting)
     metrics.config_version.set(store.current().version)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

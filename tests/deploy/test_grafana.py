@@ -65,7 +65,8 @@ def test_the_dashboard_shows_what_operators_asked_for() -> None:
     assert by_title["Latency: $stage"]["repeat"] == "stage"
     assert "docexit_deadline_hit_total" in text["Deadline hits"]
     assert "by (status)" in text["Throughput and errors by status"]
-    assert "docexit_inflight_requests" in text["In-flight requests"]
+    assert "docexit_inflight_requests" in text["In-flight requests and queue"]
+    assert "docexit_queue_depth" in text["In-flight requests and queue"]
     assert "docexit_exit_threshold" in text["Exit thresholds in force"]
     (admin,) = [a for a in dash["annotations"]["list"] if a["name"] == "Admin changes"]
     assert "changes(docexit_config_version" in admin["expr"]

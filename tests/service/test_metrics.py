@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import NAMES
-from tests.service.conftest import png
+from tests.service.conftest import FakeOcr, png
 
 
 def samples(text: str) -> dict[tuple[str, str], float]:
@@ -69,3 +72,34 @@ def test_multiprocess_mode_merges_processes(tmp_path: Path) -> None:
         ).stdout
     assert value(out, "docexit_requests_total", status="200") == 2
     assert list(tmp_path.glob("*.db"))
+
+
+def test_queue_depth_counts_requests_waiting_for_a_worker(
+    client_factory: Callable[..., TestClient],
+) -> None:
+    slow = FakeOcr()
+    slow.release.clear()  # the first request holds the only worker inside OCR
+    client = client_factory(ocr=slow, workers=1, queue_size=2)
+    never = {"policy": '{"name": "global", "tau": 1.1}'}
+    files = {"file": ("p.png", png(), "image/png")}
+    threads = [
+        threading.Thread(target=lambda: client.post("/v1/classify", files=files, data=never))
+        for _ in range(2)
+    ]
+    try:
+        threads[0].start()
+        deadline = time.monotonic() + 10
+        while not slow.calls:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert value(client.get("/metrics").text, "docexit_queue_depth") == 0  # running
+        threads[1].start()
+        while value(client.get("/metrics").text, "docexit_queue_depth") != 1:
+            assert time.monotonic() < deadline, "the waiting request never showed"
+            time.sleep(0.01)
+        assert value(client.get("/metrics").text, "docexit_inflight_requests") == 2
+    finally:
+        slow.release.set()
+        for t in threads:
+            t.join(10)
+    assert value(client.get("/metrics").text, "docexit_queue_depth") == 0
