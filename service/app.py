@@ -26,7 +26,7 @@ from service.engine import Engine
 from service.metrics import Metrics, mark_process_dead
 from service.pool import WorkQueue
 from service.routes import admin, classify, health
-from service.settings import Settings
+from service.settings import Settings, usable_cores
 
 log = logging.getLogger("docexit.service")
 Loader = Callable[[Settings], Engine]
@@ -138,7 +138,7 @@ async def _load(app: FastAPI, loader: Loader) -> None:
         engine = await asyncio.to_thread(loader, settings)
         if engine.device == "cpu":
             # The pool runs one page per core: one torch thread each avoids oversubscription.
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.workers))
+            torch.set_num_threads(max(1, usable_cores() // settings.workers))
         state.detail = "warming up"
         await asyncio.to_thread(engine.warm_up, settings.warmup_requests)
         state.engine, state.ready = engine, True

@@ -12,6 +12,22 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """Cores this process may really use: the CPUs it may run on, capped by a cgroup v2 CPU
+    quota (a container limited to 2 CPUs on a 64-core node sees 64 in os.cpu_count(), and 64
+    torch threads there are throttled, not fast)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    try:
+        quota, period = cgroup.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))  # ceiling
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota: all of the CPUs above
+    return cores
+
+
 MIN_ADMIN_TOKEN = 16  # characters; shorter tokens are guessable by an online attacker
 POLICY_NAMES = ("auto", "card", "global", "per_exit", "similarity", "patience", "gate")
 
@@ -41,10 +57,10 @@ class Settings(BaseSettings):
         default=5000, gt=0, description="words a client may send as its own OCR"
     )
     workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        default_factory=usable_cores,
         gt=0,
         le=256,
-        description="model/OCR threads per process (defaults to the cores)",
+        description="model/OCR threads per process (defaults to the usable cores)",
     )
     queue_size: int = Field(
         default=16, ge=0, description="requests waiting for a worker thread before 503"

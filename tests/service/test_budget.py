@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from models.checkpoint import read_card
 from service.budget import Deadline, LatencyModel, choose_point, policy_points, resolve
-from service.settings import Settings
+from service.settings import Settings, usable_cores
 from tests.service.conftest import LATENCY, TOKEN, make_settings
 
 
@@ -94,3 +94,13 @@ def test_settings_come_from_docexit_env(
     monkeypatch.setenv("DOCEXIT_CHECKPOINT", str(tmp_path))
     with pytest.raises(ValidationError, match="card.json"):
         Settings()
+
+
+def test_usable_cores_follow_the_cgroup_cpu_quota(tmp_path: Path) -> None:
+    affinity = usable_cores(tmp_path / "absent")  # no quota file: every CPU we may run on
+    assert affinity >= 1
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # 1.5 CPUs: two threads, not the node's count
+    assert usable_cores(quota) == min(affinity, 2)
+    quota.write_text("max 100000\n")
+    assert usable_cores(quota) == affinity

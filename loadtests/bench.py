@@ -1,0 +1,173 @@
+"""`make bench`: docexit's adaptive exits against the same service at full depth and a plain
+transformers pipeline, on the same generated pages and the same OCR, interleaved; then a budget
+sweep, the card's policies live, and overload. Writes report.md, PNG plots, results.json and
+samples.jsonl to --out, and prints the report's path.
+
+    python -m loadtests.bench --out reports/bench --minutes 15
+
+--minutes is the time plan for the measurements (shared between phases, each taking its share of
+what is left); page generation and server start-up come on top (about a minute here)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from loadtests import plots, report, results, servers
+from loadtests.client import Variant
+from loadtests.pages import BENCH_SEED, make_pages
+from loadtests.phases import KEYS, Bench, Plan, pick_policies
+from models.data.labels import CLASSES
+
+log = logging.getLogger("docexit.loadtests.bench")
+SHARES = {"compare": 0.36, "saturation": 0.16, "sweep": 0.22, "policies": 0.12, "overload": 0.14}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
+    p.add_argument("--out", type=Path, default=Path("reports/bench"))
+    p.add_argument("--minutes", type=float, default=15.0, help="time plan for the measurements")
+    p.add_argument("--per-class", type=int, default=4, help="generated pages per class")
+    p.add_argument("--classes", nargs="+", choices=CLASSES, default=list(CLASSES))
+    p.add_argument("--seed", type=int, default=BENCH_SEED, help="page seed (training used 0)")
+    p.add_argument("--pages-dir", type=Path, default=Path("build/bench-pages"))
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="per server")
+    p.add_argument("--queue-size", type=int, default=16, help="docexit's DOCEXIT_QUEUE_SIZE")
+    p.add_argument(
+        "--ocr",
+        choices=("engine", "client"),
+        default="engine",
+        help="engine: Tesseract in every server; client: the generator's words sent as `ocr` "
+        "(no OCR at all: a quick mode for tests)",
+    )
+    p.add_argument("--rounds", type=int, default=2, help="saturation windows per variant")
+    p.add_argument("--sweep-points", type=int, default=6, help="budgets in the sweep")
+    p.add_argument("--policy-knobs", type=int, default=3, help="card points per policy family")
+    p.add_argument("--overload", default="2,3", help="multiples of a's saturation throughput")
+    p.add_argument("--min-pages", type=int, default=1, help="pages per phase whatever the plan")
+    p.add_argument("--docexit-url", help="a running docexit (a, b) instead of starting one")
+    p.add_argument("--baseline-url", help="a running baseline (c) instead of starting one")
+    p.add_argument("--logs", type=Path, default=Path("build/bench-logs"))
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def start_servers(args: argparse.Namespace) -> tuple[str, str, list[servers.Server], float]:
+    """Start whichever servers were not given, all at once, and wait for them."""
+    started: list[servers.Server] = []
+    t = time.monotonic()
+    if not args.docexit_url:
+        token = secrets.token_urlsafe(24)
+        started.append(servers.docexit(args.workers, args.queue_size, token, args.logs))
+    if not args.baseline_url:
+        started.append(servers.baseline(args.workers, args.logs))
+    try:
+        for s in started:
+            s.wait_ready()
+    except Exception:
+        for s in started:
+            s.stop()
+        raise
+    urls = {s.name: s.url for s in started}
+    return (
+        args.docexit_url or urls["docexit"],
+        args.baseline_url or urls["baseline"],
+        started,
+        time.monotonic() - t,
+    )
+
+
+def run(args: argparse.Namespace) -> Path:
+    began, t_start = datetime.now(UTC), time.monotonic()
+    load_before = os.getloadavg()
+    pages = make_pages(args.pages_dir, args.per_class, args.seed, tuple(args.classes))
+    docexit_url, baseline_url, started, startup_s = start_servers(args)
+    try:
+        model = httpx.get(f"{docexit_url}/v1/model", timeout=30).json()
+        variants = {
+            "a": Variant("a", "docexit, default policy", docexit_url),
+            "b": Variant("b", "docexit, full depth", docexit_url, {"full_depth": "true"}),
+            "c": Variant("c", "plain transformers baseline", baseline_url),
+        }
+        bench = Bench(
+            pages,
+            variants,
+            args.workers,
+            client_ocr=args.ocr == "client",
+            progress=not args.no_progress,
+            min_pages=args.min_pages,
+        )
+        plan = Plan(60.0 * args.minutes, SHARES)
+        raw: dict[str, Any] = {"compare": bench.compare(plan.deadline("compare"))}
+        raw["saturation"] = bench.saturation(plan.seconds("saturation"), args.rounds)
+        sweep_deadline = plan.deadline("sweep")
+        raw["floor"] = bench.floor()
+        b_p95 = results.p95_of(raw["compare"], "b")
+        raw["sweep"] = bench.sweep(
+            sweep_deadline, raw["floor"]["smallest_useful_ms"], b_p95, args.sweep_points
+        )
+        raw["policy_points"] = pick_policies(model, args.policy_knobs)
+        raw["policies"] = bench.policies(plan.deadline("policies"), raw["policy_points"])
+        x_a = results.throughput_of(raw["saturation"], "a")
+        factors = [float(f) for f in args.overload.split(",") if f.strip()]
+        raw["overload"] = bench.overload(plan.seconds("overload"), x_a, factors)
+        live = httpx.get(f"{docexit_url}/v1/model", timeout=30).json().get("live_latency_s")
+    finally:
+        for s in started:
+            s.stop()
+    meta = {
+        "started": began.isoformat(timespec="seconds"),
+        "startup_s": startup_s,
+        "minutes_planned": args.minutes,
+        "pages": len(pages),
+        "per_class": args.per_class,
+        "classes": len(args.classes),
+        "seed": args.seed,
+        "workers": args.workers,
+        "queue_size": args.queue_size,
+        "ocr": "client words (generator ground truth)" if args.ocr == "client" else "tesseract",
+        "cpus": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "model": f"{model.get('name')} {model.get('version')}",
+        "live_latency_s": live,
+        "notes": bench.notes,
+        "variants": {k: variants[k].title for k in KEYS},
+        "command": "python -m loadtests.bench " + " ".join(sys.argv[1:]),
+    }
+    numbers = results.assemble(raw, meta, model)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "samples.jsonl").open("w") as f:
+        for phase, samples in results.all_samples(raw):
+            for sample in samples:
+                f.write(json.dumps({"phase": phase, **sample.to_dict()}) + "\n")
+    images = plots.draw(numbers, raw, args.out)
+    numbers["meta"]["wall_s"] = time.monotonic() - t_start
+    results.with_targets(numbers)
+    (args.out / "results.json").write_text(json.dumps(numbers, indent=2, default=str) + "\n")
+    path: Path = args.out / "report.md"
+    path.write_text(report.markdown(numbers, images))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    path = run(args)
+    print(path)  # noqa: T201 - the CLI's one output: where the report is
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The bench's phases, each within its share of the time plan. Requests to the variants are
+interleaved: a page goes to a, b and c in turn (the order rotating), load windows alternate
+between variants, so that a drift in machine speed falls on every variant alike."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from loadtests.client import Sample, Variant, client, closed_loop, open_loop, send
+from loadtests.pages import BenchPage
+from loadtests.stats import pct
+
+log = logging.getLogger("docexit.loadtests.phases")
+KEYS = ("a", "b", "c")
+PROBE_BUDGET_MS = 1  # answers at the first exit, whatever it says: the cascade's floor
+HEADROOM = 1.25  # the smallest useful budget: the floor's p95 with this much room
+
+
+def rotate(items: Sequence[Any], i: int) -> list[Any]:
+    k = i % len(items)
+    return [*items[k:], *items[:k]]
+
+
+class Plan:
+    """Seconds per phase: each phase gets its share of what is left when it starts, so one that
+    overran (a slow drain) shortens the later ones rather than the whole run."""
+
+    def __init__(self, seconds: float, shares: dict[str, float]) -> None:
+        self.end = time.monotonic() + seconds
+        self.shares = dict(shares)
+
+    def deadline(self, phase: str) -> float:
+        left = max(0.0, self.end - time.monotonic())
+        total = sum(self.shares.values())
+        part = self.shares.pop(phase) / total if total > 0 else 1.0
+        return time.monotonic() + left * part
+
+    def seconds(self, phase: str) -> float:
+        return max(0.0, self.deadline(phase) - time.monotonic())
+
+
+@dataclass
+class Bench:
+    pages: list[BenchPage]
+    variants: dict[str, Variant]
+    workers: int
+    client_ocr: bool = False
+    progress: bool = True
+    min_pages: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    def _bar(self, total: int, desc: str) -> tqdm[Any]:
+        return tqdm(total=total, desc=desc, unit="page", disable=not self.progress, leave=False)
+
+    # -- a, b, c one request at a time, page by page -----------------------------------------
+    def compare(self, deadline: float) -> list[Sample]:
+        samples: list[Sample] = []
+        t0 = time.monotonic()
+        with client() as http, self._bar(len(self.pages), "compare a/b/c") as bar:
+            for i, page in enumerate(self.pages):
+                if i >= self.min_pages and time.monotonic() > deadline:
+                    self.notes.append(f"compare: time share spent after {i} of {len(self.pages)}")
+                    break
+                for key in rotate(KEYS, i):
+                    samples.append(send(http, self.variants[key], page, t0, self.client_ocr))
+                bar.update()
+        return samples
+
+    # -- throughput at saturation: closed loop, windows alternating between variants ----------
+    def saturation(self, seconds: float, rounds: int) -> dict[str, Any]:
+        concurrency = self.workers + 1
+        window = max(2.0, 0.75 * seconds / (rounds * len(KEYS)))  # the rest: draining
+        out: dict[str, Any] = {k: {"samples": [], "windows": []} for k in KEYS}
+        for r in range(rounds):
+            for key in rotate(KEYS, r):
+                samples = closed_loop(
+                    self.variants[key], self.pages, concurrency, window, self.client_ocr
+                )
+                done = sum(1 for s in samples if s.ok and s.end <= window)
+                out[key]["samples"] += samples
+                out[key]["windows"].append({"seconds": window, "answered_in_window": done})
+                log.info("saturation %s round %d: %.2f answers/s", key, r + 1, done / window)
+        out["concurrency"], out["window_s"] = concurrency, window
+        return out
+
+    # -- budget sweep on a ----------------------------------------------------------------------
+    def floor(self, pages: int = 8) -> dict[str, Any]:
+        """Requests with a 1 ms budget: the cascade answers at its first exit, so their p95 is
+        the least any budget can be held to; the smallest useful budget is that with headroom,
+        rounded up to 10 ms."""
+        a = self.variants["a"]
+        with client() as http:
+            extra = {"latency_budget_ms": str(PROBE_BUDGET_MS)}
+            t0 = time.monotonic()
+            probe = [send(http, a, p, t0, self.client_ocr, extra) for p in self.pages[:pages]]
+        p95 = pct([1000 * s.latency_s for s in probe if s.ok], 95)
+        smallest = int(math.ceil(HEADROOM * p95 / 10.0) * 10) if p95 == p95 else 100
+        return {"samples": probe, "p95_ms": p95, "smallest_useful_ms": smallest}
+
+    def sweep(self, deadline: float, smallest: int, top: float, points: int) -> list[Sample]:
+        budgets = budget_grid(smallest, top, points)
+        log.info("budget sweep over %s ms", budgets)
+        samples: list[Sample] = []
+        a, t0, i = self.variants["a"], time.monotonic(), 0
+        with client() as http, self._bar(len(self.pages), "budget sweep") as bar:
+            while i < self.min_pages or time.monotonic() < deadline:
+                page = self.pages[i % len(self.pages)]
+                for b in rotate(budgets, i):
+                    extra = {"latency_budget_ms": str(b)}
+                    samples.append(send(http, a, page, t0, self.client_ocr, extra))
+                i += 1
+                bar.update()
+        return samples
+
+    # -- the card's policies, live ------------------------------------------------------------
+    def policies(self, deadline: float, points: dict[str, dict[str, Any]]) -> list[Sample]:
+        """Each chosen operating point's policy sent with every request (no budget)."""
+        a, t0, i = self.variants["a"], time.monotonic(), 0
+        variants = [
+            Variant(key, a.title, a.url, {"policy": json.dumps(p["policy"])})
+            for key, p in points.items()
+        ]
+        samples: list[Sample] = []
+        with client() as http, self._bar(len(self.pages), "policies") as bar:
+            while variants and (i < self.min_pages or time.monotonic() < deadline):
+                page = self.pages[i % len(self.pages)]
+                for v in rotate(variants, i):
+                    samples.append(send(http, v, page, t0, self.client_ocr))
+                i += 1
+                bar.update()
+        return samples
+
+    # -- overload: open loop at multiples of a's saturation throughput -----------------------
+    def overload(self, seconds: float, saturation: float, factors: Sequence[float]) -> list[Any]:
+        window = max(2.0, 0.5 * seconds / len(factors))  # half sending, half draining
+        out = []
+        for f in factors:
+            rate = f * saturation
+            samples = open_loop(self.variants["a"], self.pages, rate, window, self.client_ocr)
+            out.append({"factor": f, "rate": rate, "window_s": window, "samples": samples})
+            log.info("overload %.0fx (%.2f/s): %d requests", f, rate, len(samples))
+            time.sleep(1.0)  # the queue is empty again (every request was waited for)
+        return out
+
+
+def budget_grid(smallest: int, top: float, points: int) -> list[int]:
+    """`points` budgets from the smallest useful one to full-depth time, evenly in log scale,
+    rounded to 10 ms."""
+    top = max(float(top), 2.0 * smallest) if top == top else 4.0 * smallest
+    grid = np.geomspace(smallest, top, max(2, points))
+    return sorted({smallest, *(int(round(g / 10.0) * 10) for g in grid[1:])})
+
+
+def policy_key(policy: dict[str, Any]) -> str:
+    """A short name: the family and its knob (per-exit thresholds: how many exits may fire)."""
+    knob = {k: v for k, v in policy.items() if k not in ("name", "taus")}
+    if "taus" in policy:
+        knob["exits"] = sum(1 for t in policy["taus"].values() if t <= 1.0)
+    return str(policy["name"]) + "(" + ", ".join(f"{k}={v}" for k, v in knob.items()) + ")"
+
+
+def pick_policies(card: dict[str, Any], per_family: int) -> dict[str, dict[str, Any]]:
+    """Up to `per_family` operating points of each policy family on the card, spread from its
+    cheapest to its dearest (modelled end-to-end time), by name; duplicates dropped."""
+    families: dict[str, list[dict[str, Any]]] = {}
+    for p in card.get("operating_points", []):
+        if p["policy"]["name"] != "full_depth":
+            families.setdefault(p["policy"]["name"], []).append(p)
+    chosen: dict[str, dict[str, Any]] = {}
+    for points in families.values():
+        points.sort(key=lambda p: float(p.get("end_to_end_s", 0.0)))
+        seen: set[tuple[float, float]] = set()
+        idx = np.linspace(0, len(points) - 1, min(per_family, len(points))).round().astype(int)
+        for i in sorted(set(idx.tolist())):
+            p = points[i]
+            sig = (round(float(p.get("accuracy", 0)), 4), round(float(p.get("end_to_end_s", 0)), 4))
+            if sig in seen:
+                continue
+            seen.add(sig)
+            key = policy_key(p["policy"])
+            while key in chosen:
+                key += "'"
+            chosen[key] = p
+    return chosen

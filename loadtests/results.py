@@ -1,0 +1,167 @@
+"""The bench's numbers from its raw samples, and the acceptance targets met or not."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from loadtests.client import Sample
+from loadtests.phases import KEYS
+from loadtests.stats import paired, pct, ratio, share, summary
+
+MAX_WALL_S = 20 * 60
+LATENCY_STATS = ("mean_ms", "p50_ms", "p95_ms", "p99_ms")
+
+
+def of(samples: list[Sample], key: str) -> list[Sample]:
+    return [s for s in samples if s.variant == key]
+
+
+def p95_of(samples: list[Sample], key: str) -> float:
+    return pct([1000.0 * s.latency_s for s in of(samples, key) if s.ok], 95)
+
+
+def throughput_of(saturation: dict[str, Any], key: str) -> float:
+    windows = saturation[key]["windows"]
+    seconds = sum(w["seconds"] for w in windows)
+    return sum(w["answered_in_window"] for w in windows) / seconds if seconds else math.nan
+
+
+def all_samples(raw: dict[str, Any]) -> Iterator[tuple[str, list[Sample]]]:
+    yield "compare", raw["compare"]
+    for key in KEYS:
+        yield "saturation", raw["saturation"][key]["samples"]
+    yield "floor", raw["floor"]["samples"]
+    yield "sweep", raw["sweep"]
+    yield "policies", raw["policies"]
+    for o in raw["overload"]:
+        yield f"overload-{o['factor']:g}x", o["samples"]
+
+
+def _compare(samples: list[Sample]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: summary(of(samples, k)) for k in KEYS}
+    out["paired"] = paired(samples, KEYS)
+    for other in ("b", "c"):
+        out[f"a/{other}"] = {s: ratio(out["a"][s], out[other][s]) for s in LATENCY_STATS}
+    return out
+
+
+def _saturation(sat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"concurrency": sat["concurrency"], "window_s": sat["window_s"]}
+    for k in KEYS:
+        out[k] = {
+            "throughput": throughput_of(sat, k),
+            "windows": sat[k]["windows"],
+            "under_load": summary(sat[k]["samples"]),
+        }
+    for other in ("b", "c"):
+        out[f"a/{other}"] = ratio(out["a"]["throughput"], out[other]["throughput"])
+    return out
+
+
+def _sweep(raw: dict[str, Any]) -> dict[str, Any]:
+    floor, smallest = raw["floor"], raw["floor"]["smallest_useful_ms"]
+    budgets = []
+    for b in sorted({s.budget_ms for s in raw["sweep"] if s.budget_ms}):
+        sm = summary([s for s in raw["sweep"] if s.budget_ms == b])
+        budgets.append({"budget_ms": b, "target": b >= smallest, "within": sm["p95_ms"] <= b, **sm})
+    return {
+        "probe_budget_ms": 1,
+        "floor": summary(floor["samples"]),
+        "smallest_useful_ms": smallest,
+        "full_depth_p95_ms": p95_of(raw["compare"], "b"),
+        "budgets": budgets,
+    }
+
+
+def _policies(raw: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, point in raw["policy_points"].items():
+        out[key] = {
+            "policy": point["policy"],
+            "card_accuracy": point.get("accuracy"),
+            "card_end_to_end_ms": 1000.0 * float(point.get("end_to_end_s", math.nan)),
+            **summary([s for s in raw["policies"] if s.variant == key]),
+        }
+    return out
+
+
+def _overload(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for o in raw["overload"]:
+        samples: list[Sample] = o["samples"]
+        accepted = [1000.0 * s.latency_s for s in samples if s.ok]
+        other = [s for s in samples if s.status not in (200, 503)]
+        out.append(
+            {
+                "factor": o["factor"],
+                "rate_per_s": o["rate"],
+                "window_s": o["window_s"],
+                "requests": len(samples),
+                "accepted": len(accepted),
+                "share_503": share(samples, 503),
+                "other_errors": len(other),
+                "other_error_kinds": dict(Counter(s.error or str(s.status) for s in other)),
+                "p50_accepted_ms": pct(accepted, 50),
+                "p99_accepted_ms": pct(accepted, 99),
+            }
+        )
+    return out
+
+
+def _target(name: str, goal: str, measured: str, met: bool) -> dict[str, Any]:
+    return {"target": name, "goal": goal, "measured": measured, "met": bool(met)}
+
+
+def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    c, sat, sw = r["compare"], r["saturation"], r["sweep"]
+    x = sat["a/b"]
+    lat = c["a/b"]["mean_ms"]
+    loss = 100.0 * (c["paired"]["accuracy_b"] - c["paired"]["accuracy_a"])
+    held = [b for b in sw["budgets"] if b["target"]]
+    missed = [f"{b['budget_ms']} ms (p95 {b['p95_ms']:.0f})" for b in held if not b["within"]]
+    errors = sum(o["other_errors"] for o in r["overload"])
+    wall = r["meta"]["wall_s"]
+    return [
+        _target("throughput a/b", ">= 2.0x", f"{x:.2f}x", x >= 2.0),
+        _target(
+            "mean end-to-end latency a/b, accuracy loss",
+            "<= 0.5, <= 1 point",
+            f"{lat:.3f}, {loss:+.1f} points on {c['paired']['pages']} pages",
+            lat <= 0.5 and loss <= 1.0,
+        ),
+        _target(
+            "p95 within the budget (budgets >= smallest useful)",
+            f"every budget >= {sw['smallest_useful_ms']} ms",
+            f"{len(held) - len(missed)} of {len(held)} held"
+            + (f"; missed: {', '.join(missed)}" if missed else ""),
+            bool(held) and not missed,
+        ),
+        _target("overload: errors other than 503", "0", str(errors), errors == 0),
+        _target("bench wall time", "<= 20 min", f"{wall / 60:.1f} min", wall <= MAX_WALL_S),
+    ]
+
+
+def assemble(raw: dict[str, Any], meta: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "meta": meta,
+        "compare": _compare(raw["compare"]),
+        "saturation": _saturation(raw["saturation"]),
+        "sweep": _sweep(raw),
+        "policies": _policies(raw),
+        "overload": _overload(raw),
+        "card_points": [
+            {**p["policy"], "accuracy": p.get("accuracy"), "end_to_end_s": p.get("end_to_end_s")}
+            for p in model.get("operating_points", [])
+        ],
+        "exits": model.get("exits", []),
+    }
+    return r
+
+
+def with_targets(r: dict[str, Any]) -> dict[str, Any]:
+    """The targets need the final wall time: computed last."""
+    r["targets"] = targets(r)
+    return r
