@@ -25,6 +25,7 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng redis-server \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
+	bench loadtest \
 	train checkpoint evaluate serve clean
 
 help:
@@ -39,6 +40,8 @@ help:
 	@echo "make train          train the multi-exit model ($(CONFIG) -> $(RUN))"
 	@echo "make checkpoint     calibrate and add operating points: $(RUN) -> $(CHECKPOINT)"
 	@echo "make evaluate       real early-exit evaluation on the synthetic test split and data/realval"
+	@echo "make bench          adaptive exits vs full depth vs a plain pipeline: report + plots in $(BENCH_OUT) (~18 min)"
+	@echo "make loadtest       headless locust ($(LOCUST_SCENARIO), $(LOCUST_DURATION) s) against the service on $(HOST):$(PORT)"
 
 # Installs only what is missing, so it is cheap on a prepared machine.
 sysdeps:
@@ -72,11 +75,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: venv
-	$(VENV)/bin/ruff check models service tests
-	$(VENV)/bin/ruff format --check models service tests
+	$(VENV)/bin/ruff check models service loadtests tests
+	$(VENV)/bin/ruff format --check models service loadtests tests
 
 typecheck: venv
-	$(VENV)/bin/mypy models service
+	$(VENV)/bin/mypy models service loadtests
 
 unit: sysdeps venv
 	$(VENV)/bin/pytest -q tests
@@ -131,6 +134,26 @@ serve: sysdeps venv
 	env $$([ "$(SERVE_WORKERS)" -gt 1 ] && echo PROMETHEUS_MULTIPROC_DIR=/tmp/docexit-metrics) \
 	DOCEXIT_CHECKPOINT=$${DOCEXIT_CHECKPOINT:-$(CHECKPOINT)} HOST=$(HOST) PORT=$(PORT) \
 	UVICORN_WORKERS=$(SERVE_WORKERS) $(PY) -m service
+
+# One side-by-side run (loadtests/bench.py): docexit's default policy (a), the same service at
+# full depth (b) and a plain transformers pipeline (c, loadtests/baseline_app.py), on the same
+# generated pages and the same Tesseract, interleaved; then a budget sweep, the card's policies
+# live and overload at 2x and 3x saturation. BENCH_MINUTES is the measurement plan; page
+# generation and server start-up come on top (about a minute on 2 cores).
+BENCH_OUT ?= reports/bench
+BENCH_MINUTES ?= 16
+BENCH_PER_CLASS ?= 4
+bench: sysdeps venv
+	$(PY) -m loadtests.bench --out $(BENCH_OUT) --minutes $(BENCH_MINUTES) --per-class $(BENCH_PER_CLASS)
+
+# Locust scenarios (loadtests/locustfile.py) against a running service (`make serve`); set
+# DOCEXIT_ADMIN_TOKEN to the service's for the operator changing the budget mid-run.
+LOCUST_SCENARIO ?= steady
+LOCUST_DURATION ?= 60
+LOCUST_USERS ?= 4
+loadtest: venv
+	LOCUST_SCENARIO=$(LOCUST_SCENARIO) LOCUST_DURATION=$(LOCUST_DURATION) LOCUST_USERS=$(LOCUST_USERS) \
+	$(VENV)/bin/locust -f loadtests/locustfile.py --headless --host http://$(HOST):$(PORT) --only-summary
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

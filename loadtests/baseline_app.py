@@ -30,14 +30,17 @@ from pydantic import BaseModel
 from models.checkpoint import load_checkpoint
 from models.data.ocr import OcrEngine, TesseractEngine
 from models.inputs import encode_words, image_tensor
+from models.multiexit import MultiExitLayoutLMv3
+from service.settings import usable_cores
 
 
 class PlainModel:
     """One forward pass of the checkpoint's backbone (a transformers LayoutLMv3Model) and its
     final classifier; nothing of the early-exit machinery."""
 
-    def __init__(self, checkpoint: Path, ocr: OcrEngine | None = None) -> None:
-        model, card = load_checkpoint(checkpoint, "cpu")
+    def __init__(
+        self, model: MultiExitLayoutLMv3, card: dict[str, Any], ocr: OcrEngine | None = None
+    ) -> None:
         self.config = model.config
         self.backbone = model.backbone
         final = model.config.final_exit
@@ -46,6 +49,11 @@ class PlainModel:
         self.temperature = float(card.get("temperatures", {}).get(final, 1.0))
         self.labels: list[str] = list(card["labels"])
         self.ocr = ocr
+
+    @classmethod
+    def load(cls, checkpoint: Path, ocr: OcrEngine | None = None) -> PlainModel:
+        model, card = load_checkpoint(checkpoint, "cpu")
+        return cls(model, card, ocr)
 
     @torch.inference_mode()
     def probs(self, image: Image.Image, texts: list[str], boxes: list[Any]) -> list[float]:
@@ -105,10 +113,10 @@ class Words(BaseModel):
 
 def create_app(checkpoint: Path | None = None, workers: int | None = None) -> FastAPI:
     folder = checkpoint or Path(os.environ.get("DOCEXIT_CHECKPOINT", "models/checkpoints/default"))
-    threads = workers or int(os.environ.get("BASELINE_WORKERS", os.cpu_count() or 1))
+    threads = workers or int(os.environ.get("BASELINE_WORKERS", usable_cores()))
     # One page per worker thread, one torch thread each: as the service runs on CPU.
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // threads))
-    model = PlainModel(folder, TesseractEngine())
+    torch.set_num_threads(max(1, usable_cores() // threads))
+    model = PlainModel.load(folder, TesseractEngine())
     for _ in range(2):  # as the service warms up: blank pages, so lazy allocations are done
         model.probs(Image.new("L", (770, 1000), 255), ["warm", "up"], [[10, 10, 60, 30]] * 2)
     pool = ThreadPoolExecutor(threads, thread_name_prefix="baseline-worker")

@@ -1,9 +1,10 @@
 """`make bench`: docexit's adaptive exits against the same service at full depth and a plain
 transformers pipeline, on the same generated pages and the same OCR, interleaved; then a budget
 sweep, the card's policies live, and overload. Writes report.md, PNG plots, results.json and
-samples.jsonl to --out, and prints the report's path.
+samples.jsonl (and readme_section.md, the README's benchmark section) to --out, and prints the
+report's path.
 
-    python -m loadtests.bench --out reports/bench --minutes 15
+    python -m loadtests.bench --out reports/bench --minutes 16
 
 --minutes is the time plan for the measurements (shared between phases, each taking its share of
 what is left); page generation and server start-up come on top (about a minute here)."""
@@ -24,25 +25,26 @@ from typing import Any
 
 import httpx
 
-from loadtests import plots, report, results, servers
+from loadtests import plots, readme, report, results, servers
 from loadtests.client import Variant
 from loadtests.pages import BENCH_SEED, make_pages
 from loadtests.phases import KEYS, Bench, Plan, pick_policies
 from models.data.labels import CLASSES
+from service.settings import usable_cores
 
 log = logging.getLogger("docexit.loadtests.bench")
-SHARES = {"compare": 0.36, "saturation": 0.16, "sweep": 0.22, "policies": 0.12, "overload": 0.14}
+SHARES = {"compare": 0.40, "saturation": 0.16, "sweep": 0.20, "policies": 0.10, "overload": 0.14}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("reports/bench"))
-    p.add_argument("--minutes", type=float, default=15.0, help="time plan for the measurements")
+    p.add_argument("--minutes", type=float, default=16.0, help="time plan for the measurements")
     p.add_argument("--per-class", type=int, default=4, help="generated pages per class")
     p.add_argument("--classes", nargs="+", choices=CLASSES, default=list(CLASSES))
     p.add_argument("--seed", type=int, default=BENCH_SEED, help="page seed (training used 0)")
     p.add_argument("--pages-dir", type=Path, default=Path("build/bench-pages"))
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="per server")
+    p.add_argument("--workers", type=int, default=usable_cores(), help="per server")
     p.add_argument("--queue-size", type=int, default=16, help="docexit's DOCEXIT_QUEUE_SIZE")
     p.add_argument(
         "--ocr",
@@ -51,7 +53,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="engine: Tesseract in every server; client: the generator's words sent as `ocr` "
         "(no OCR at all: a quick mode for tests)",
     )
-    p.add_argument("--rounds", type=int, default=2, help="saturation windows per variant")
+    p.add_argument("--rounds", type=int, default=2, help="saturation chunks per variant")
     p.add_argument("--sweep-points", type=int, default=6, help="budgets in the sweep")
     p.add_argument("--policy-knobs", type=int, default=3, help="card points per policy family")
     p.add_argument("--overload", default="2,3", help="multiples of a's saturation throughput")
@@ -110,7 +112,9 @@ def run(args: argparse.Namespace) -> Path:
         )
         plan = Plan(60.0 * args.minutes, SHARES)
         raw: dict[str, Any] = {"compare": bench.compare(plan.deadline("compare"))}
-        raw["saturation"] = bench.saturation(plan.seconds("saturation"), args.rounds)
+        raw["saturation"] = bench.saturation(
+            plan.seconds("saturation"), args.rounds, raw["compare"]
+        )
         sweep_deadline = plan.deadline("sweep")
         raw["floor"] = bench.floor()
         b_p95 = results.p95_of(raw["compare"], "b")
@@ -137,7 +141,8 @@ def run(args: argparse.Namespace) -> Path:
         "workers": args.workers,
         "queue_size": args.queue_size,
         "ocr": "client words (generator ground truth)" if args.ocr == "client" else "tesseract",
-        "cpus": os.cpu_count(),
+        "cpus": usable_cores(),
+        "omp_thread_limit": os.environ.get("OMP_THREAD_LIMIT", "unset"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "load_before": load_before,
         "load_after": os.getloadavg(),
@@ -157,6 +162,7 @@ def run(args: argparse.Namespace) -> Path:
     numbers["meta"]["wall_s"] = time.monotonic() - t_start
     results.with_targets(numbers)
     (args.out / "results.json").write_text(json.dumps(numbers, indent=2, default=str) + "\n")
+    (args.out / "readme_section.md").write_text(readme.section(numbers, images, args.out))
     path: Path = args.out / "report.md"
     path.write_text(report.markdown(numbers, images))
     return path
@@ -165,6 +171,7 @@ def run(args: argparse.Namespace) -> Path:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     path = run(args)
     print(path)  # noqa: T201 - the CLI's one output: where the report is
 

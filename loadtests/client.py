@@ -116,19 +116,23 @@ def closed_loop(
     variant: Variant,
     pages: Sequence[BenchPage],
     concurrency: int,
-    seconds: float,
     client_ocr: bool = False,
-) -> list[Sample]:
-    """`concurrency` clients, each sending its next page as soon as the last one answers, for
-    `seconds`; requests still running at the end are waited for (Sample.end says which
-    finished inside the window)."""
-    cycle, samples, lock = PageCycle(pages), [], threading.Lock()
+) -> tuple[list[Sample], float]:
+    """`concurrency` clients, each sending the next page of `pages` as soon as its last one is
+    answered, until every page has been sent once; returns the samples and the seconds from the
+    first request to the last answer. The same pages for every variant: a fixed amount of work,
+    not a fixed time, so no variant is measured on an easier prefix of the mix."""
+    todo, samples, lock = list(reversed(pages)), [], threading.Lock()
     t0 = time.monotonic()
 
     def user() -> None:
         with client() as http:
-            while time.monotonic() - t0 < seconds:
-                s = send(http, variant, cycle.next(), t0, client_ocr)
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    page = todo.pop()
+                s = send(http, variant, page, t0, client_ocr)
                 with lock:
                     samples.append(s)
 
@@ -137,7 +141,7 @@ def closed_loop(
         t.start()
     for t in threads:
         t.join()
-    return samples
+    return samples, time.monotonic() - t0
 
 
 def open_loop(

@@ -44,28 +44,22 @@ class BenchPage:
         return json.dumps({"words": words})
 
 
-def _wanted(folder: Path, per_class: int, seed: int, classes: tuple[str, ...]) -> bool:
-    summary = folder / "corpus.json"
-    if not summary.exists():
-        return False
-    got = json.loads(summary.read_text())
-    counts = got.get("counts", {}).get("train", {})
-    return (
-        got.get("seed") == seed
-        and got.get("per_class") == per_class
-        and sorted(counts) == sorted(classes)
-    )
-
-
 def make_pages(
-    folder: Path, per_class: int, seed: int = BENCH_SEED, classes: tuple[str, ...] = CLASSES
+    folder: Path,
+    per_class: int,
+    seed: int = BENCH_SEED,
+    classes: tuple[str, ...] = CLASSES,
+    workers: int = 2,
 ) -> list[BenchPage]:
-    """Generate (or reuse) `per_class` pages per class in `folder`, and list them
-    interleaved: one page of each class in turn, so that any prefix is a class mix."""
-    if not _wanted(folder, per_class, seed, classes):
+    """Generate (or reuse) `per_class` pages per class in a subfolder of `folder` named by the
+    arguments, and list them interleaved: one page of each class in turn, so that any prefix
+    is a class mix."""
+    which = "all" if tuple(classes) == CLASSES else "-".join(classes)
+    folder = folder / f"seed{seed}-x{per_class}-{which}"
+    if not (folder / "corpus.json").exists():  # written last: its presence means complete
         log.info("generating %d pages per class (seed %d) in %s", per_class, seed, folder)
         # Mostly "train" folders by name only: the seed, not the split, keeps them unseen.
-        generate(folder, per_class, seed, 2, (1, 0, 0), classes=classes, progress=False)
+        generate(folder, per_class, seed, workers, (1, 0, 0), classes=classes, progress=False)
     by_class: dict[str, list[BenchPage]] = {}
     for png in sorted(folder.glob("*/*/*.png")):
         record = json.loads(png.with_suffix(".json").read_text())

@@ -1,6 +1,6 @@
 """The bench's phases, each within its share of the time plan. Requests to the variants are
-interleaved: a page goes to a, b and c in turn (the order rotating), load windows alternate
-between variants, so that a drift in machine speed falls on every variant alike."""
+interleaved: a page goes to a, b and c in turn (the order rotating), closed-loop chunks
+alternate between variants, so that a drift in machine speed falls on every variant alike."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from loadtests.stats import pct
 log = logging.getLogger("docexit.loadtests.phases")
 KEYS = ("a", "b", "c")
 PROBE_BUDGET_MS = 1  # answers at the first exit, whatever it says: the cascade's floor
-HEADROOM = 1.25  # the smallest useful budget: the floor's p95 with this much room
+HEADROOM = (1.25, 0.020)  # smallest useful budget: the floor's p95 + max(25%, 20 ms)
 
 
 def rotate(items: Sequence[Any], i: int) -> list[Any]:
@@ -75,35 +75,47 @@ class Bench:
                 bar.update()
         return samples
 
-    # -- throughput at saturation: closed loop, windows alternating between variants ----------
-    def saturation(self, seconds: float, rounds: int) -> dict[str, Any]:
+    # -- throughput at saturation: closed loop, the same pages, variants alternating ----------
+    def saturation(self, seconds: float, rounds: int, compare: list[Sample]) -> dict[str, Any]:
+        """workers + 1 clients per variant over the same pages, in `rounds` chunks with the
+        variants' order rotating. How many pages: as many as fit the time share, priced from
+        each variant's one-at-a-time latency in the compare phase."""
         concurrency = self.workers + 1
-        window = max(2.0, 0.75 * seconds / (rounds * len(KEYS)))  # the rest: draining
-        out: dict[str, Any] = {k: {"samples": [], "windows": []} for k in KEYS}
+        cost = sum(  # seconds per page, all variants, if the workers stay busy
+            float(np.mean([s.latency_s for s in compare if s.variant == k and s.ok] or [1.0]))
+            for k in KEYS
+        ) / max(1, self.workers)
+        n = int(0.85 * seconds / cost) if cost > 0 else len(self.pages)
+        n = max(2 * concurrency * rounds, min(n, 4 * len(self.pages)))
+        sequence = [self.pages[i % len(self.pages)] for i in range(n)]
+        chunk = math.ceil(n / rounds)
+        out: dict[str, Any] = {k: {"samples": [], "chunks": []} for k in KEYS}
         for r in range(rounds):
+            part = sequence[r * chunk : (r + 1) * chunk]
             for key in rotate(KEYS, r):
-                samples = closed_loop(
-                    self.variants[key], self.pages, concurrency, window, self.client_ocr
+                samples, makespan = closed_loop(
+                    self.variants[key], part, concurrency, self.client_ocr
                 )
-                done = sum(1 for s in samples if s.ok and s.end <= window)
+                done = sum(1 for s in samples if s.ok)
                 out[key]["samples"] += samples
-                out[key]["windows"].append({"seconds": window, "answered_in_window": done})
-                log.info("saturation %s round %d: %.2f answers/s", key, r + 1, done / window)
-        out["concurrency"], out["window_s"] = concurrency, window
+                out[key]["chunks"].append({"seconds": makespan, "answered": done})
+                log.info("saturation %s round %d: %.2f answers/s", key, r + 1, done / makespan)
+        out["concurrency"], out["pages"] = concurrency, n
         return out
 
     # -- budget sweep on a ----------------------------------------------------------------------
     def floor(self, pages: int = 8) -> dict[str, Any]:
         """Requests with a 1 ms budget: the cascade answers at its first exit, so their p95 is
-        the least any budget can be held to; the smallest useful budget is that with headroom,
-        rounded up to 10 ms."""
+        the least any budget can be held to; the smallest useful budget is that with headroom
+        for one more cheap stage and its jitter, rounded up to 10 ms."""
         a = self.variants["a"]
         with client() as http:
             extra = {"latency_budget_ms": str(PROBE_BUDGET_MS)}
             t0 = time.monotonic()
             probe = [send(http, a, p, t0, self.client_ocr, extra) for p in self.pages[:pages]]
         p95 = pct([1000 * s.latency_s for s in probe if s.ok], 95)
-        smallest = int(math.ceil(HEADROOM * p95 / 10.0) * 10) if p95 == p95 else 100
+        room = max((HEADROOM[0] - 1) * p95, 1000 * HEADROOM[1])
+        smallest = int(math.ceil((p95 + room) / 10.0) * 10) if p95 == p95 else 100
         return {"samples": probe, "p95_ms": p95, "smallest_useful_ms": smallest}
 
     def sweep(self, deadline: float, smallest: int, top: float, points: int) -> list[Sample]:
@@ -142,7 +154,10 @@ class Bench:
     # -- overload: open loop at multiples of a's saturation throughput -----------------------
     def overload(self, seconds: float, saturation: float, factors: Sequence[float]) -> list[Any]:
         window = max(2.0, 0.5 * seconds / len(factors))  # half sending, half draining
-        out = []
+        out: list[Any] = []
+        if not (math.isfinite(saturation) and saturation > 0):
+            self.notes.append("overload: skipped, a's saturation throughput was not measured")
+            return out
         for f in factors:
             rate = f * saturation
             samples = open_loop(self.variants["a"], self.pages, rate, window, self.client_ocr)

@@ -84,8 +84,9 @@ def latency_cdf(raw: dict[str, Any], out: Path) -> str:
         ):
             ms = np.sort([1000 * s.latency_s for s in samples if s.variant == k and s.ok])
             if len(ms):
-                y = np.arange(1, len(ms) + 1) / len(ms)
-                ax.step(ms, y, style, where="post", color=COLOURS[k], label=f"{k}, {where}")
+                y = np.arange(0, len(ms) + 1) / len(ms)  # from 0 at the fastest answer
+                xs = np.concatenate([ms[:1], ms])
+                ax.step(xs, y, style, where="post", color=COLOURS[k], label=f"{k}, {where}")
     ax.set_xscale("log")
     ax.set_xlabel("end-to-end latency, ms (log)")
     ax.set_ylabel("share of requests")
@@ -107,7 +108,7 @@ def budget_sweep(r: dict[str, Any], out: Path) -> str:
         acc = ax.twinx()
         acc.plot(budgets, [b["accuracy"] for b in rows], "s-", color="tab:green")
         acc.set_ylabel("accuracy", color="tab:green")
-        acc.set_ylim(0, 1)
+        acc.set_ylim(0, 1.05)
     ax.axvline(sw["smallest_useful_ms"], color="tab:orange", ls=":", label="smallest useful")
     ax.set_xscale("log")
     ax.set_yscale("log")

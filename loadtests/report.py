@@ -89,9 +89,10 @@ def headline(r: dict[str, Any]) -> list[str]:
         "## a, b and c side by side",
         "",
         f"{p['pages']} pages, each sent to a, b and c in turn (order rotating), one request at a "
-        f"time; latency is client-side, upload to answer. Throughput: closed loop with "
-        f"{sat['concurrency']} clients (workers + 1), {num(sat['window_s'], '.0f')} s windows "
-        "alternating between variants.",
+        f"time; latency is client-side, upload to answer. Throughput at saturation: closed loop "
+        f"with {sat['concurrency']} clients (workers + 1) over the same {sat['pages']} pages for "
+        "each variant, in chunks alternating between variants; answers over the seconds from "
+        "first request to last answer.",
         "",
         *table(head, rows),
         "",
@@ -112,7 +113,7 @@ def saturation(r: dict[str, Any]) -> list[str]:
     rows = []
     for k in KEYS:
         s = r["saturation"][k]
-        per = ", ".join(num(w["answered_in_window"] / w["seconds"], ".2f") for w in s["windows"])
+        per = ", ".join(num(w["answered"] / w["seconds"], ".2f") for w in s["chunks"])
         u = s["under_load"]
         rows.append(
             [
@@ -129,7 +130,7 @@ def saturation(r: dict[str, Any]) -> list[str]:
     head = [
         "variant",
         "answers/s",
-        "per window",
+        "per chunk",
         "accuracy",
         "p50 ms",
         "p95 ms",
@@ -165,7 +166,7 @@ def sweep(r: dict[str, Any]) -> list[str]:
         "mean exit layer",
         "OCR skipped",
         "deadline hit",
-        "pages",
+        "requests",
     ]
     return [
         "## Budget sweep (a, `latency_budget_ms` per request)",
@@ -174,8 +175,10 @@ def sweep(r: dict[str, Any]) -> list[str]:
         "cascade answers at its first exit whatever it says (image embedding and "
         f"`emb.vision_avg`): p95 {num(fl['p95_ms'])} ms, accuracy {pc(fl['accuracy'])} on "
         f"{fl['answered']} pages. No budget below that floor can be held, so the smallest useful "
-        "budget is its p95 with 25% headroom, rounded up to 10 ms. The sweep runs from there to "
-        f"full-depth time (b's p95, {num(sw['full_depth_p95_ms'])} ms), evenly in log scale.",
+        "budget is its p95 plus the larger of 25% and 20 ms, rounded up to 10 ms. The sweep runs "
+        f"from there to full-depth time (b's p95, {num(sw['full_depth_p95_ms'])} ms), evenly in "
+        "log scale. Latency is client-side; the service's deadline starts when the request "
+        "arrives.",
         "",
         *table(head, rows),
     ]
@@ -205,7 +208,7 @@ def policies(r: dict[str, Any]) -> list[str]:
         "p95 ms",
         "mean exit layer",
         "OCR skipped",
-        "pages",
+        "requests",
     ]
     return ["## The card's policies, live (a with `policy` per request)", "", *table(head, rows)]
 
@@ -252,7 +255,8 @@ def markdown(r: dict[str, Any], images: dict[str, str]) -> str:
         f"wall ({m['minutes_planned']:g} planned for measurements, {m['startup_s']:.0f} s "
         f"server start-up). {m['pages']} generated pages ({m['classes']} classes x "
         f"{m['per_class']}, seed {m['seed']}), OCR: {m['ocr']}; {m['workers']} workers per "
-        f"server. Model {m['model']}. Load average before/after: "
+        f"server (OMP_THREAD_LIMIT {m['omp_thread_limit']}: Tesseract's OpenMP threads per call). "
+        f"Model {m['model']}. Load average before/after: "
         f"{', '.join(f'{x:.1f}' for x in m['load_before'])} / "
         f"{', '.join(f'{x:.1f}' for x in m['load_after'])}. Command: `{m['command']}`.",
         "",

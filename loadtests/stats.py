@@ -67,12 +67,6 @@ def paired(samples: Sequence[Sample], keys: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def throughput(samples: Sequence[Sample], window_s: float) -> float:
-    """Answers completed inside the window, per second."""
-    done = sum(1 for s in samples if s.ok and s.end <= window_s)
-    return done / window_s if window_s > 0 else math.nan
-
-
 def ratio(a: float, b: float) -> float:
     return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
 

@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--max-harm",
         type=float,
-        default=0.0025,
-        help="default policy's share of pages it gets wrong that full depth gets right",
+        default=0.02,
+        help="default policy's share of pages it gets wrong that never exiting gets right",
     )
     parser.add_argument("--encoder-target", type=float, default=0.5)
     parser.add_argument("--end-to-end-target", type=float, default=0.6)

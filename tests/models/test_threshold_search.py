@@ -110,3 +110,25 @@ def test_the_price_weighs_encoder_time_against_its_target() -> None:
     for target in (0.05, 5.0):
         taus = search_per_exit(traces, labels, LATENCY, max_harm=0.0, encoder_target=target)
         assert taus.get("vision.1", 2.0) <= 0.97
+
+
+def test_once_the_targets_are_met_accuracy_decides() -> None:
+    traces, labels = _traces()
+
+    def accuracy(target: float) -> float:
+        taus = search_per_exit(
+            traces,
+            labels,
+            LATENCY,
+            max_loss=0.2,
+            max_harm=0.2,
+            encoder_target=target,
+            end_to_end_target=target,
+        )
+        return float(evaluate_policy(PerExitThresholds(taus), traces, labels, LATENCY)["accuracy"])
+
+    never = evaluate_policy(PerExitThresholds({}), traces, labels, LATENCY)["accuracy"]
+    # Targets any policy meets: no speed is worth a page, so nothing beats never exiting early
+    # (and an exit that helps, if any, is kept).
+    assert accuracy(100.0) >= never
+    assert accuracy(100.0) >= accuracy(0.3)  # tight targets trade accuracy for time

@@ -1,0 +1,76 @@
+"""The bench end to end in a tiny mode, against the real server processes: three pages, client
+OCR (the generator's words, so no Tesseract), a few seconds per phase. Checks that every section,
+plot and target verdict is written; the numbers themselves are `make bench`'s business."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from loadtests import bench
+from tests.loadtests.conftest import CLASSES, Running, needs_checkpoint
+
+pytestmark = [
+    pytest.mark.slow,
+    needs_checkpoint,
+    pytest.mark.skipif(
+        importlib.util.find_spec("matplotlib") is None, reason="matplotlib is not installed"
+    ),
+]
+SECTIONS = (
+    "## Acceptance targets",
+    "## a, b and c side by side",
+    "## Throughput at saturation",
+    "## Budget sweep",
+    "## The card's policies, live",
+    "## Overload",
+)
+TARGETS = (
+    "throughput a/b",
+    "mean end-to-end latency a/b, accuracy a - b",
+    "p95 within the budget",
+    "overload: errors other than 503",
+    "bench wall time",
+)
+PLOTS = ("latency_accuracy.png", "exit_layers.png", "latency_cdf.png", "budget_sweep.png")
+
+
+def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    args = bench.parse(
+        ["--out", str(out), "--pages-dir", str(pages_root), "--per-class", "1",
+         "--classes", *CLASSES, "--ocr", "client", "--minutes", "0.2", "--rounds", "1",
+         "--sweep-points", "3", "--policy-knobs", "1", "--no-progress",
+         "--docexit-url", running.docexit, "--baseline-url", running.baseline]
+    )  # fmt: skip
+    path = bench.run(args)
+    assert path == out / "report.md"
+    text = path.read_text()
+    for section in SECTIONS:
+        assert section in text, section
+    for target in TARGETS:
+        lines = [ln for ln in text.splitlines() if ln.startswith(f"- {target}")]
+        assert len(lines) == 1 and lines[0].endswith((": met", ": not met")), target
+    for plot in PLOTS:
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({plot})" in text
+
+    results = json.loads((out / "results.json").read_text())
+    assert {t["target"].split(" (")[0] for t in results["targets"]} == set(TARGETS)
+    compare = results["compare"]
+    assert compare["paired"]["pages"] == len(CLASSES)
+    assert compare["b"]["mean_exit_layer"] == 6 == compare["c"]["mean_exit_layer"]
+    for key in ("a", "b", "c"):
+        assert compare[key]["answered"] == len(CLASSES)
+        assert results["saturation"][key]["throughput"] > 0
+    assert results["sweep"]["budgets"][0]["budget_ms"] == results["sweep"]["smallest_useful_ms"]
+    assert [o["factor"] for o in results["overload"]] == [2.0, 3.0]
+    assert all(o["other_errors"] == 0 for o in results["overload"])
+    readme = (out / "readme_section.md").read_text()
+    assert readme.startswith("## Benchmark") and "| a: docexit, default policy |" in readme
+    assert all(f"{out}/{plot})" in readme for plot in PLOTS)  # tmp_path: not under the repo
+    phases = {json.loads(line)["phase"] for line in (out / "samples.jsonl").open()}
+    assert {"compare", "saturation", "floor", "sweep", "policies", "overload-2x"} <= phases
