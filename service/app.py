@@ -154,7 +154,10 @@ async def _refresh(app: FastAPI) -> None:
     """Replicas learn of changes through the store; the gauges follow within a second."""
     while True:
         await asyncio.sleep(1.0)
-        app.state.publish_config()
+        try:
+            app.state.publish_config()
+        except Exception:  # a gauge update must never end the loop that keeps them current
+            log.exception("publishing the config gauges failed")
 
 
 def create_app(settings: Settings | None = None, loader: Loader | None = None) -> FastAPI:

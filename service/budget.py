@@ -111,18 +111,41 @@ def policy_points(card: dict[str, Any], family: str | None = None) -> list[dict[
     return [p for p in points if family is None or p["policy"]["name"] == family]
 
 
+Rung = tuple[float, dict[str, Any]]  # (live price in seconds, operating point)
+
+
+def ladder(points: list[dict[str, Any]], latency: LatencyModel) -> list[Rung]:
+    """(price, point) rungs, cheapest first, along which price, accuracy and mean exit layer all
+    rise: from the most accurate point (the cheaper among ties) down to cheaper, less accurate,
+    shallower ones. Choosing on it makes a larger budget never buy a less accurate or shallower
+    answer, which picking from the whole table does not promise (a cheap point may exit deep)."""
+    priced = sorted(
+        ((latency.price(p), p) for p in points),
+        key=lambda sp: (-sp[1].get("accuracy", 0.0), sp[0]),
+    )
+    top = priced[0]
+    rungs = [top]
+    for s, p in sorted(priced[1:], key=lambda sp: -sp[0]):  # dearest first, below the top
+        last = rungs[-1][1]
+        if (
+            s < rungs[-1][0]
+            and p.get("accuracy", 0.0) < last.get("accuracy", 0.0)
+            and p.get("mean_exit_layer", 0.0) <= last.get("mean_exit_layer", 0.0)
+        ):
+            rungs.append((s, p))
+    return rungs[::-1]
+
+
 def choose_point(
     points: list[dict[str, Any]], budget_s: float, latency: LatencyModel
 ) -> dict[str, Any] | None:
-    """Most accurate point whose live price fits the budget (ties: the cheaper); when none
-    fits, the cheapest, as the deadline then cuts it short anyway."""
+    """The highest rung of the ladder whose live price fits the budget; when none fits, the
+    lowest, as the deadline then cuts it short anyway."""
     if not points:
         return None
-    priced = [(latency.price(p), p) for p in points]
-    fits = [(s, p) for s, p in priced if s <= FIT * budget_s]
-    if fits:
-        return max(fits, key=lambda sp: (sp[1].get("accuracy", 0.0), -sp[0]))[1]
-    return min(priced, key=lambda sp: sp[0])[1]
+    rungs = ladder(points, latency)
+    fits = [p for s, p in rungs if s <= FIT * budget_s]
+    return fits[-1] if fits else rungs[0][1]
 
 
 def card_policy(card: dict[str, Any]) -> Choice:

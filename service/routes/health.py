@@ -50,9 +50,10 @@ async def model(engine: EngineDep) -> ModelCard:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(metrics: MetricsDep, store: StoreDep, queue: QueueDep) -> Response:
-    metrics.store_up.set(1 if store.healthy else 0)
+async def metrics(request: Request, metrics: MetricsDep, queue: QueueDep) -> Response:
+    # The config gauges follow the store every second anyway (app._refresh); a scrape right
+    # after a change another replica made must not read the old budget and thresholds.
+    request.app.state.publish_config()
     metrics.queue_depth.set(queue.waiting)
-    metrics.config_version.set(store.current().version)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

@@ -104,3 +104,22 @@ def test_usable_cores_follow_the_cgroup_cpu_quota(tmp_path: Path) -> None:
     assert usable_cores(quota) == min(affinity, 2)
     quota.write_text("max 100000\n")
     assert usable_cores(quota) == affinity
+
+
+def test_the_ladder_never_trades_budget_for_a_shallower_answer() -> None:
+    # A cheap point that exits deep (as patience does) and a dearer, shallower, more accurate
+    # one: picking "most accurate that fits" would go deep first, then shallower.
+    points = [
+        {"policy": {"name": "patience", "k": 2}, "accuracy": 0.70, "mean_exit_layer": 2.0,
+         "encoder_s": 0.001, "ocr_s": 0.0},
+        {"policy": {"name": "global", "tau": 0.6}, "accuracy": 0.78, "mean_exit_layer": 1.3,
+         "encoder_s": 0.002, "ocr_s": 0.2},
+        {"policy": {"name": "global", "tau": 0.9}, "accuracy": 0.92, "mean_exit_layer": 1.6,
+         "encoder_s": 0.003, "ocr_s": 0.8},
+    ]  # fmt: skip
+    latency = LatencyModel({"ocr": 1.0, "stages": {}}, [])
+    chosen = [choose_point(points, ms / 1000, latency) for ms in (1, 10, 100, 300, 1000, 5000)]
+    depth = [p["mean_exit_layer"] for p in chosen if p]
+    accuracy = [p["accuracy"] for p in chosen if p]
+    assert depth == sorted(depth) and accuracy == sorted(accuracy)
+    assert chosen[-1] == points[2] and chosen[0] == points[1]  # the deep cheap point is skipped
