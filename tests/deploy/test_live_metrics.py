@@ -12,8 +12,6 @@ import math
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +25,7 @@ from PIL import Image, ImageDraw
 
 from tests.deploy import promql
 from tests.deploy.promql import ROOT, RULE_FILES, Expr
+from tests.processes import Process, free_port
 
 SHIPPED = ROOT / "models" / "checkpoints" / "default"
 TOKEN = "deploy-live-test-7Qx2Kp9w"
@@ -39,12 +38,6 @@ pytestmark = [
     pytest.mark.skipif(not (SHIPPED / "card.json").exists(), reason="no shipped checkpoint"),
 ]
 LINES = ["INVOICE No 20931", "Date 2024-03-14", "Bill to ACME Corporation", "Total due 1,250.00"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def page() -> tuple[bytes, str]:
@@ -62,34 +55,6 @@ def page() -> tuple[bytes, str]:
     buf = io.BytesIO()
     image.save(buf, "PNG")
     return buf.getvalue(), json.dumps({"words": words})
-
-
-class Process:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log.open("w")
-        self.proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self.log, stderr=self.log)
-
-    def wait_http(self, url: str, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"exited: see {self.log.name}"
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{url} not ready after {timeout_s} s: see {self.log.name}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
 
 
 class Prometheus(Process):

@@ -20,6 +20,7 @@ from models.runtime import Cascade
 from service import cascade as anytime
 from service.budget import Deadline, LatencyModel
 from service.ocr import CachedOcr
+from tests.processes import free_port
 from tests.service.conftest import TOKEN, FakeOcr, png
 
 pytestmark = pytest.mark.skipif(
@@ -27,12 +28,6 @@ pytestmark = pytest.mark.skipif(
 )
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NEVER = '{"name": "global", "tau": 0.999}'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:

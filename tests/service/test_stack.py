@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,9 +17,10 @@ import httpx
 import pytest
 
 from models.data.labels import CLASSES
+from tests.processes import Process, free_port
 from tests.service.conftest import TOKEN
 from tests.service.test_metrics import samples, value
-from tests.service.test_redis import RedisServer, free_port
+from tests.service.test_redis import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models" / "checkpoints" / "default"
@@ -33,7 +33,7 @@ pytestmark = [
 ]
 
 
-class Replica:
+class Replica(Process):
     """One `python -m service` process, as `make serve` starts it."""
 
     def __init__(self, redis_url: str, log: Path) -> None:
@@ -50,23 +50,11 @@ class Replica:
             "LOG_LEVEL": "WARNING",
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.log = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=self.log, stderr=self.log
-        )
+        super().__init__([sys.executable, "-m", "service"], env, log)
         self.http = httpx.Client(base_url=self.url, timeout=60)
 
     def wait_ready(self, timeout_s: float = 180) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"replica exited: see {self.log.name}"
-            try:
-                if self.http.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"replica on {self.port} never became ready")
+        self.wait_http(f"{self.url}/readyz", timeout_s)
 
     def classify(self, page: Path, **data: str) -> dict[str, Any]:
         files = {"file": (page.name, page.read_bytes(), "image/png")}
@@ -77,13 +65,7 @@ class Replica:
 
     def stop(self) -> None:
         self.http.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        super().stop()
 
 
 Stack = tuple[RedisServer, Replica, Replica]
