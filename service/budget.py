@@ -1,9 +1,10 @@
 """The per-request SLA knob: a latency budget becomes an exit policy, and a deadline.
 
 Policy: the checkpoint's operating points (each policy over a sweep of its knob, with the
-accuracy and stage mix it gave on validation pages) are re-priced with the latencies this
-process measures live, and the most accurate point that fits the budget is used. A larger
-budget can only widen the set of points that fit, so accuracy never falls as the budget grows.
+accuracy, depth and per-page costs it gave on validation pages) are re-priced with the latencies
+this process measures live, and the most accurate point whose pages (nine in ten) answer within
+the budget is used, along a ladder on which a larger budget never buys a less accurate or
+shallower point.
 
 Deadline: before each stage (a layer, OCR) the cascade asks whether the remaining budget can pay
 for it at its moving-average cost; if not, it answers with the best exit so far."""
@@ -88,6 +89,16 @@ class LatencyModel:
             ocr = (1.0 - float(point.get("ocr_skip_rate", 0.0))) * self.get("ocr")
         return self.get("decode") + encoder + ocr
 
+    def bound(self, point: dict[str, Any]) -> float:
+        """Predicted seconds within which nine pages in ten answer under an operating point, at
+        today's latencies: what a per-request budget must cover. A point's mean mixes fast vision
+        answers with OCR ones, and a budget that only covers the mean cuts every OCR page short
+        of the accuracy the point promises. Cards without the quantile: the mean."""
+        if "ocr_p90_s" not in point:
+            return self.price(point)
+        encoder = float(point["encoder_p90_s"]) * self.encoder_scale()
+        return self.get("decode") + encoder + float(point["ocr_p90_s"]) * self.ocr_scale()
+
 
 @dataclass
 class Choice:
@@ -97,7 +108,7 @@ class Choice:
     name: str
     knob: dict[str, Any]
     source: str  # request | admin | settings | card | budget
-    predicted_s: float | None = None
+    predicted_s: float | None = None  # LatencyModel.bound of the chosen point
     expected_accuracy: float | None = None
 
 
@@ -111,17 +122,35 @@ def policy_points(card: dict[str, Any], family: str | None = None) -> list[dict[
     return [p for p in points if family is None or p["policy"]["name"] == family]
 
 
-Rung = tuple[float, dict[str, Any]]  # (live price in seconds, operating point)
+Rung = tuple[float, dict[str, Any]]  # (live bound in seconds, operating point)
+
+
+def depth(point: dict[str, Any]) -> float:
+    """How far into the cascade a point's pages get on average: its mean exit index (position in
+    the checkpoint's exit list, which orders every vision exit before OCR and the text exits).
+    Its mean exit layer would rank emb.text_avg (layer 0, after OCR) under vision.1; cards made
+    before the index was recorded only have that."""
+    return float(point.get("mean_exit_index", point.get("mean_exit_layer", 0.0)))
 
 
 def ladder(points: list[dict[str, Any]], latency: LatencyModel) -> list[Rung]:
-    """(price, point) rungs, cheapest first, along which price, accuracy and mean exit layer all
+    """(price, point) rungs, cheapest first, along which price, accuracy and mean exit depth all
     rise: from the most accurate point (the cheaper among ties) down to cheaper, less accurate,
     shallower ones. Choosing on it makes a larger budget never buy a less accurate or shallower
-    answer, which picking from the whole table does not promise (a cheap point may exit deep)."""
+    answer, which picking from the whole table does not promise (a cheap point may exit deep).
+    Dominated points (another is no dearer, no less accurate, no deeper) are dropped first, so
+    that the walk down cannot step onto one and skip the point that dominates it."""
+    scored = [(latency.bound(p), -p.get("accuracy", 0.0), depth(p), p) for p in points]
+    kept = [
+        x
+        for x in scored
+        if not any(
+            y[:3] != x[:3] and all(a <= b for a, b in zip(y[:3], x[:3], strict=True))
+            for y in scored
+        )
+    ]
     priced = sorted(
-        ((latency.price(p), p) for p in points),
-        key=lambda sp: (-sp[1].get("accuracy", 0.0), sp[0]),
+        ((x[0], x[3]) for x in kept), key=lambda sp: (-sp[1].get("accuracy", 0.0), sp[0])
     )
     top = priced[0]
     rungs = [top]
@@ -130,7 +159,7 @@ def ladder(points: list[dict[str, Any]], latency: LatencyModel) -> list[Rung]:
         if (
             s < rungs[-1][0]
             and p.get("accuracy", 0.0) < last.get("accuracy", 0.0)
-            and p.get("mean_exit_layer", 0.0) <= last.get("mean_exit_layer", 0.0)
+            and depth(p) <= depth(last)
         ):
             rungs.append((s, p))
     return rungs[::-1]
@@ -139,8 +168,8 @@ def ladder(points: list[dict[str, Any]], latency: LatencyModel) -> list[Rung]:
 def choose_point(
     points: list[dict[str, Any]], budget_s: float, latency: LatencyModel
 ) -> dict[str, Any] | None:
-    """The highest rung of the ladder whose live price fits the budget; when none fits, the
-    lowest, as the deadline then cuts it short anyway."""
+    """The highest rung of the ladder whose live bound (nine pages in ten) fits the budget; when
+    none fits, the lowest, as the deadline then cuts it short anyway."""
     if not points:
         return None
     rungs = ladder(points, latency)
@@ -186,7 +215,7 @@ def resolve(
         known = sorted({p["policy"]["name"] for p in policy_points(card)} | {"auto", "card"})
         raise invalid(f"the checkpoint has no operating point for policy {spec!r}; try {known}")
     if budget_ms is None:  # a family without a budget: its most accurate point
-        point = max(points, key=lambda p: (p.get("accuracy", 0.0), -latency.price(p)))
+        point = max(points, key=lambda p: (p.get("accuracy", 0.0), -latency.bound(p)))
     else:
         point = choose_point(points, budget_ms / 1000.0, latency) or points[0]
     desc = point["policy"]
@@ -195,7 +224,7 @@ def resolve(
         desc["name"],
         _knob(desc),
         source,
-        latency.price(point),
+        latency.bound(point),
         point.get("accuracy"),
     )
 

@@ -101,3 +101,18 @@ def test_full_depth_and_threshold_extremes(bands: bool) -> None:
         sum(t.filled for t in traces) / len(traces) if bands else 0.0
     )
     assert isinstance(traces[0].views[0], StepView)
+
+
+def test_depth_is_the_cascade_position_and_the_bound_a_real_page_cost() -> None:
+    traces, labels = _traces()
+    order = list(dict.fromkeys(v.name for v in traces[0].views))
+    full = evaluate_policy(None, traces, labels, LATENCY)
+    assert full["mean_exit_index"] == order.index(traces[0].full.name)
+    eager = evaluate_policy(GlobalThreshold(0.0), traces, labels, LATENCY)
+    assert eager["mean_exit_index"] == 0 and eager["ocr_p90_s"] == 0  # emb.vision_avg, no OCR
+    never = evaluate_policy(GlobalThreshold(1.1), traces, labels, LATENCY)
+    # A text exit after OCR is deeper than any vision exit, though its layer count is 0-2.
+    assert never["mean_exit_index"] > order.index("vision.2") >= never["mean_exit_layer"]
+    # The quantile is the cost of some page's path, never a mix of two.
+    paths = {0.0, LATENCY["ocr_band"], LATENCY["ocr_band"] + LATENCY["ocr_rest"]}
+    assert never["ocr_p90_s"] in paths and never["ocr_p90_s"] >= never["ocr_s"] > 0

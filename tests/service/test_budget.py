@@ -9,7 +9,14 @@ import pytest
 from pydantic import ValidationError
 
 from models.checkpoint import read_card
-from service.budget import Deadline, LatencyModel, choose_point, policy_points, resolve
+from service.budget import (
+    Deadline,
+    LatencyModel,
+    choose_point,
+    ladder,
+    policy_points,
+    resolve,
+)
 from service.settings import Settings, usable_cores
 from tests.service.conftest import LATENCY, TOKEN, make_settings
 
@@ -123,3 +130,46 @@ def test_the_ladder_never_trades_budget_for_a_shallower_answer() -> None:
     accuracy = [p["accuracy"] for p in chosen if p]
     assert depth == sorted(depth) and accuracy == sorted(accuracy)
     assert chosen[-1] == points[2] and chosen[0] == points[1]  # the deep cheap point is skipped
+
+
+def test_a_budget_must_cover_the_pages_that_need_ocr_not_just_the_mean() -> None:
+    # Seven pages in ten answer at a vision exit in 20 ms and three need 1 s of OCR: the mean
+    # (0.32 s) fits a 0.5 s budget, but every OCR page would be cut by its deadline there.
+    mixed = {
+        "policy": {"name": "global", "tau": 0.7},
+        "accuracy": 0.82,
+        "mean_exit_index": 3.5,
+        "encoder_s": 0.02,
+        "ocr_s": 0.3,
+        "encoder_p90_s": 0.03,
+        "ocr_p90_s": 1.0,
+    }
+    vision = {
+        "policy": {"name": "patience", "k": 3},
+        "accuracy": 0.75,
+        "mean_exit_index": 3.4,
+        "encoder_s": 0.02,
+        "ocr_s": 0.01,
+        "encoder_p90_s": 0.03,
+        "ocr_p90_s": 0.0,
+    }
+    # Dearer, less accurate and deeper than `mixed`: never a rung.
+    dominated = {
+        "policy": {"name": "global", "tau": 0.6},
+        "accuracy": 0.80,
+        "mean_exit_index": 3.6,
+        "encoder_s": 0.02,
+        "ocr_s": 0.4,
+        "encoder_p90_s": 0.03,
+        "ocr_p90_s": 1.1,
+    }
+    # fmt: skip
+    latency = LatencyModel({"ocr": 1.0, "stages": {}}, [])
+    points = [mixed, vision, dominated]
+    assert latency.price(mixed) < 0.5 < latency.bound(mixed)
+    assert choose_point(points, 0.5, latency) is vision
+    assert choose_point(points, 1.5, latency) is mixed
+    for _ in range(60):  # OCR got twice as slow: 1.5 s no longer covers the OCR pages
+        latency.observe("ocr", 2.0)
+    assert choose_point(points, 1.5, latency) is vision
+    assert [p for _, p in ladder(points, latency)] == [vision, mixed]
