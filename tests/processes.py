@@ -3,14 +3,19 @@ a test can wait on over HTTP and stop (SIGTERM, then SIGKILL)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models" / "checkpoints" / "default"
+TOKEN = "s3cret-admin-token-for-tests"  # the same as tests.service.conftest.TOKEN
 
 
 def free_port() -> int:
@@ -45,3 +50,79 @@ class Process:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+
+
+class RedisServer:
+    """A real redis-server on a free port. persist_dir: append-only file there, so that a
+    restart (stop, then start on the same port) keeps the data, as a production Redis does."""
+
+    def __init__(self, persist_dir: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.persist_dir = persist_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        if self.persist_dir is None:
+            args += ["--appendonly", "no"]
+        else:
+            args += ["--appendonly", "yes", "--appendfsync", "always"]
+            args += ["--dir", str(self.persist_dir)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        for _ in range(250):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self, graceful: bool = False) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate() if graceful else self.proc.kill()
+            self.proc.wait(10)
+
+
+class ServiceProcess(Process):
+    """One `python -m service` process on a free port, as `make serve` starts it, with the
+    shipped checkpoint unless env says otherwise; env: extra DOCEXIT_* (or other) variables."""
+
+    def __init__(self, log: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DOCEXIT_CHECKPOINT": str(SHIPPED),
+            "DOCEXIT_ADMIN_TOKEN": TOKEN,
+            "DOCEXIT_WORKERS": "1",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        full.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        super().__init__([sys.executable, "-m", "service"], full, log)
+        self.http = httpx.Client(base_url=self.url, timeout=60)
+
+    def wait_ready(self, timeout_s: float = 180) -> None:
+        self.wait_http(f"{self.url}/readyz", timeout_s)
+
+    def classify(self, page: Path, **data: str) -> dict[str, Any]:
+        files = {"file": (page.name, page.read_bytes(), "image/png")}
+        r = self.http.post("/v1/classify", files=files, data=data)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process now (Linux /proc)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.http.close()
+        super().stop()

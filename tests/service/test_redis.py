@@ -4,8 +4,6 @@ hash, and a dead Redis leaves requests working on the last known config."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from models.runtime import Cascade
 from service import cascade as anytime
 from service.budget import Deadline, LatencyModel
 from service.ocr import CachedOcr
-from tests.processes import free_port
+from tests.processes import RedisServer
 from tests.service.conftest import TOKEN, FakeOcr, png
 
 pytestmark = pytest.mark.skipif(
@@ -28,29 +26,6 @@ pytestmark = pytest.mark.skipif(
 )
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NEVER = '{"name": "global", "tau": 0.999}'
-
-
-class RedisServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 @pytest.fixture

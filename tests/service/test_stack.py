@@ -4,26 +4,20 @@ Slow (real OCR, about a minute and a half): the issue's acceptance, end to end."
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from models.data.labels import CLASSES
-from tests.processes import Process, free_port
+from tests.processes import SHIPPED, RedisServer, ServiceProcess
 from tests.service.conftest import TOKEN
 from tests.service.test_metrics import samples, value
-from tests.service.test_redis import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "models" / "checkpoints" / "default"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = [
     pytest.mark.slow,
@@ -33,49 +27,19 @@ pytestmark = [
 ]
 
 
-class Replica(Process):
-    """One `python -m service` process, as `make serve` starts it."""
-
-    def __init__(self, redis_url: str, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "DOCEXIT_CHECKPOINT": str(SHIPPED),
-            "DOCEXIT_REDIS_URL": redis_url,
-            "DOCEXIT_ADMIN_TOKEN": TOKEN,
-            "DOCEXIT_WORKERS": "1",  # two replicas on two cores
-            "LOG_LEVEL": "WARNING",
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        super().__init__([sys.executable, "-m", "service"], env, log)
-        self.http = httpx.Client(base_url=self.url, timeout=60)
-
-    def wait_ready(self, timeout_s: float = 180) -> None:
-        self.wait_http(f"{self.url}/readyz", timeout_s)
-
-    def classify(self, page: Path, **data: str) -> dict[str, Any]:
-        files = {"file": (page.name, page.read_bytes(), "image/png")}
-        r = self.http.post("/v1/classify", files=files, data=data)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    def stop(self) -> None:
-        self.http.close()
-        super().stop()
+def replica(redis_url: str, log: Path) -> ServiceProcess:
+    """One replica of the stack: one worker thread each, two replicas on two cores."""
+    return ServiceProcess(log, DOCEXIT_REDIS_URL=redis_url, DOCEXIT_WORKERS="1")
 
 
-Stack = tuple[RedisServer, Replica, Replica]
+Stack = tuple[RedisServer, ServiceProcess, ServiceProcess]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs = tmp_path_factory.mktemp("stack")
     redis = RedisServer()
-    a, b = Replica(redis.url, logs / "a.log"), Replica(redis.url, logs / "b.log")
+    a, b = replica(redis.url, logs / "a.log"), replica(redis.url, logs / "b.log")
     try:
         a.wait_ready()
         b.wait_ready()
