@@ -65,8 +65,9 @@ USER 1000
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['PORT']}/readyz\", timeout=4)"]
-# On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to 30 s
-# (service/__main__.py), then exits: give it more than that (compose: stop_grace_period 40s;
-# Kubernetes: terminationGracePeriodSeconds 45). Exec form, so python gets the signal itself.
+# On SIGTERM the service fails /readyz for DOCEXIT_SHUTDOWN_DRAIN_S (5 s) while serving, then
+# uvicorn stops accepting, lets in-flight requests finish for up to 30 s (service/__main__.py)
+# and exits: give it more than both (compose: stop_grace_period 40s; Kubernetes:
+# terminationGracePeriodSeconds 45). Exec form, so python gets the signal itself.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "service"]

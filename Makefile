@@ -25,7 +25,7 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng redis-server \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
-	bench loadtest \
+	bench loadtest soak \
 	train checkpoint evaluate serve clean
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "make checkpoint     calibrate and add operating points: $(RUN) -> $(CHECKPOINT)"
 	@echo "make evaluate       real early-exit evaluation on the synthetic test split and data/realval"
 	@echo "make bench          adaptive exits vs full depth vs a plain pipeline: report + plots in $(BENCH_OUT) (~18 min)"
+	@echo "make soak           20 min of steady load on one process: no errors, RSS growth <= 5% (report in $(SOAK_OUT))"
 	@echo "make loadtest       headless locust ($(LOCUST_SCENARIO), $(LOCUST_DURATION) s) against the service on $(HOST):$(PORT)"
 
 # Installs only what is missing, so it is cheap on a prepared machine.
@@ -151,6 +152,13 @@ bench: sysdeps venv
 LOCUST_SCENARIO ?= steady
 LOCUST_DURATION ?= 60
 LOCUST_USERS ?= 4
+# Soak (not part of `make test`): 20 minutes of steady load on one process; fails when any
+# request fails or resident memory grows more than 5% after the warm-up.
+SOAK_OUT ?= reports/soak
+SOAK_MINUTES ?= 20
+soak: sysdeps venv
+	$(PY) -m loadtests.soak --out $(SOAK_OUT) --minutes $(SOAK_MINUTES)
+
 loadtest: venv
 	LOCUST_SCENARIO=$(LOCUST_SCENARIO) LOCUST_DURATION=$(LOCUST_DURATION) LOCUST_USERS=$(LOCUST_USERS) \
 	$(VENV)/bin/locust -f loadtests/locustfile.py --headless --host http://$(HOST):$(PORT) --only-summary

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from loadtests.phases import KEYS
+from loadtests.stats import sign_test
 
 
 def num(x: Any, fmt: str = ".0f", suffix: str = "") -> str:
@@ -99,7 +100,9 @@ def headline(r: dict[str, Any]) -> list[str]:
         f"Paired, on the same {p['pages']} pages: a wrong where b is right on "
         f"{p.get('a_wrong_b_right', 0)}, a right where b is wrong on {p.get('a_right_b_wrong', 0)}"
         f"; against c: {p.get('a_wrong_c_right', 0)} and {p.get('a_right_c_wrong', 0)}. One page "
-        f"is {num(100 / max(1, p['pages']), '.1f')} points.",
+        f"is {num(100 / max(1, p['pages']), '.1f')} points. Two-sided sign test over the pages "
+        "where a and b differ (how likely so uneven a split is if neither is more accurate): "
+        f"p = {sign_test(p.get('a_wrong_b_right', 0), p.get('a_right_b_wrong', 0)):.2f}.",
         "",
         "Accuracy by difficulty (scan degradation): "
         + "; ".join(

@@ -67,6 +67,16 @@ def paired(samples: Sequence[Sample], keys: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def sign_test(worse: int, better: int) -> float:
+    """Two-sided exact sign test over the discordant pages of a paired comparison: how likely a
+    split at least this uneven is when neither variant is really more accurate."""
+    n, k = worse + better, min(worse, better)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def ratio(a: float, b: float) -> float:
     return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
 

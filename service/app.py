@@ -23,6 +23,7 @@ from service import errors
 from service.budget import resolve, thresholds_of
 from service.config_store import make_store
 from service.engine import Engine
+from service.lifecycle import install_drain
 from service.metrics import Metrics, mark_process_dead
 from service.pool import WorkQueue
 from service.routes import admin, classify, health
@@ -70,9 +71,16 @@ class RequestContext:
                 self.metrics.requests.labels(status=str(status)).inc()
 
 
+# The rest of an over-limit body is never read, so its connection cannot carry another
+# request; closing it is also what stops the upload: kept open, the server would read (and
+# drop) every remaining byte of a body of any size to reach the next request.
+CLOSE = {"Connection": "close"}
+
+
 class BodyLimit:
     """Refuses request bodies over the limit as problem+json 413: at once from Content-Length,
-    or while streaming for chunked uploads (before multipart parsing spools them to disk)."""
+    or while streaming for chunked uploads (before multipart parsing spools them to disk); the
+    answer closes the connection."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -90,6 +98,7 @@ class BodyLimit:
                 "too-large",
                 "Upload too large",
                 f"the request body is {int(declared)} bytes; the limit is {self.max_bytes}",
+                CLOSE,
             )
             await response(scope, receive, send)
             return
@@ -101,7 +110,13 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise errors.too_large(f"the request body is over {self.max_bytes} bytes")
+                    raise errors.ProblemError(
+                        413,
+                        "too-large",
+                        "Upload too large",
+                        f"the request body is over {self.max_bytes} bytes",
+                        headers=CLOSE,
+                    )
             return message
 
         await self.app(scope, counted, send)
@@ -167,6 +182,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        uninstall_drain = install_drain(app, settings.shutdown_drain_s)
         await app.state.store.start()
         tasks = [
             asyncio.create_task(_load(app, loader or Engine.load), name="docexit-load"),
@@ -182,6 +198,9 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
                     await task
             await app.state.store.stop()
             app.state.queue.shutdown()
+            if app.state.engine is not None:
+                app.state.engine.close()
+            uninstall_drain()
             mark_process_dead(os.getpid())
 
     app = FastAPI(
@@ -195,6 +214,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.state.store = make_store(settings.redis_url, settings.redis_resync_s)
     app.state.queue = WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s)
     app.state.engine, app.state.ready, app.state.detail = None, False, "starting"
+    app.state.draining = False
     app.state.publish_config = _publisher(app)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)

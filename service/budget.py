@@ -20,6 +20,7 @@ from typing import Any
 
 from models.policies import Policy, make_policy
 from service.errors import invalid
+from service.policy_spec import build_policy
 
 EMA_ALPHA = 0.2  # weight of the newest sample: about the last 10 requests dominate
 FIT = 0.9  # a point must fit in 90% of the budget: queueing and encoding jitter need room
@@ -198,10 +199,7 @@ def resolve(
     """A policy spec ("auto", "card", a family name, or {"name": ..., knob}) to a policy."""
     if isinstance(spec, dict):
         name = str(spec.get("name", ""))
-        try:
-            policy = make_policy(name, _knob(spec))
-        except (TypeError, ValueError) as exc:
-            raise invalid(f"policy {spec!r} cannot be built: {exc}") from exc
+        policy = build_policy(spec, card.get("exits", []), ("policy",))
         return Choice(policy, name, _knob(spec), source)
     if spec in (None, "auto") and budget_ms is None:
         return card_policy(card)
@@ -257,15 +255,14 @@ class Deadline:
         return seconds <= self.remaining()
 
 
-def check_spec(spec: str | dict[str, Any] | None, card: dict[str, Any]) -> None:
+def check_spec(
+    spec: str | dict[str, Any] | None, card: dict[str, Any], where: tuple[str, ...] = ("policy",)
+) -> None:
     """Refuse (422) a policy spec that could never be resolved against this checkpoint."""
     if spec is None or spec in ("auto", "card"):
         return
     if isinstance(spec, dict):
-        try:
-            make_policy(str(spec.get("name", "")), _knob(spec))
-        except (TypeError, ValueError) as exc:
-            raise invalid(f"policy {spec!r} cannot be built: {exc}") from exc
+        build_policy(spec, card.get("exits", []), where)
         return
     if not policy_points(card, spec):
         known = sorted({p["policy"]["name"] for p in policy_points(card)} | {"auto", "card"})

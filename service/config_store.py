@@ -4,7 +4,14 @@ In-process by default. With DOCEXIT_REDIS_URL, the config lives in Redis: a chan
 with its version in one transaction and published, every replica applies it on the pub/sub
 message and also re-reads the key periodically (so a lost message costs at most one resync
 period). When Redis is unreachable a replica keeps serving with the last config it knew and says
-so through `healthy`/`detail` (metrics and /readyz)."""
+so through `healthy`/`detail` (metrics and /readyz); a change is refused meanwhile (503), never
+kept in one replica only. When Redis comes back, every replica has the latest config within one
+resync period; if it came back empty (no persistence), the replicas write back the newest config
+they know, so that a replica started afterwards does not start from the defaults.
+
+The audit trail is newest first: in-process for MemoryStore, and for RedisStore the shared list
+in Redis (every replica's changes, surviving replica restarts, and Redis restarts when Redis
+persists its data)."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ KEY = "docexit:config"
 CHANNEL = "docexit:config:changed"
 AUDIT = "docexit:config:audit"
 AUDIT_KEEP = 1000
+RESUBSCRIBE_S = 0.25  # between attempts to subscribe again while Redis is unreachable
 
 Field_ = Literal["latency_budget_ms", "policy"]
 
@@ -56,7 +64,10 @@ class ConfigStore(Protocol):
 
     async def update(self, field: Field_, value: Any, actor: str) -> AuditEntry: ...
 
-    def audit(self) -> list[AuditEntry]: ...
+    async def audit(self, limit: int = AUDIT_KEEP) -> list[AuditEntry]:
+        """The latest `limit` changes, newest first; StoreUnavailableError when the store that
+        keeps them cannot be read."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -101,8 +112,8 @@ class MemoryStore:
         _log(entry)
         return entry
 
-    def audit(self) -> list[AuditEntry]:
-        return list(self._audit)
+    async def audit(self, limit: int = AUDIT_KEEP) -> list[AuditEntry]:
+        return list(reversed(self._audit))[:limit]
 
     async def start(self) -> None:
         return None
@@ -122,21 +133,43 @@ class RedisStore:
 
     def __init__(self, url: str, resync_s: float = 0.5) -> None:
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         self._redis: Any = aioredis.Redis.from_url(
-            url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
+            url,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            decode_responses=True,
+            # One immediate retry on a broken connection: after a Redis restart every pooled
+            # connection is dead, and the first command on each must not fail an admin change.
+            # No more, and none on timeouts: the loops below retry on their own schedule, and a
+            # PUT while Redis is down must get its 503 at once, not after redis-py's default
+            # ten backed-off attempts.
+            retry=Retry(NoBackoff(), 1, (RedisConnectionError,)),
         )
         self.resync_s = resync_s
         self._config = RuntimeConfig()
-        self._audit: deque[AuditEntry] = deque(maxlen=AUDIT_KEEP)
         self._tasks: list[asyncio.Task[None]] = []
         self.healthy, self.detail = False, "redis config store not yet synced"
 
     def current(self) -> RuntimeConfig:
         return self._config
 
-    def audit(self) -> list[AuditEntry]:
-        return list(self._audit)
+    async def audit(self, limit: int = AUDIT_KEEP) -> list[AuditEntry]:
+        try:
+            raw = await self._redis.lrange(AUDIT, 0, limit - 1)  # LPUSHed: newest first
+        except Exception as exc:
+            self._down(exc)
+            raise StoreUnavailableError(self.detail) from exc
+        entries = []
+        for item in raw:
+            try:
+                entries.append(AuditEntry.model_validate_json(item))
+            except ValueError:  # written by something else: skip it, keep the trail readable
+                log.warning("skipping an unreadable entry in %s", AUDIT)
+        return entries
 
     def _apply(self, raw: str | None) -> None:
         """Newer versions only: a late message or resync never rolls a change back."""
@@ -165,10 +198,34 @@ class RedisStore:
 
     async def resync(self) -> None:
         try:
-            self._apply(await self._redis.get(KEY))
+            raw = await self._redis.get(KEY)
+            self._apply(raw)
+            stored = RuntimeConfig.model_validate_json(raw).version if raw is not None else 0
+            if stored < self._config.version:
+                await self._restore()
             self._up()
         except Exception as exc:
             self._down(exc)
+
+    async def _restore(self) -> None:
+        """Redis holds an older config than this replica (it restarted without its data): write
+        ours back, unless a newer one landed meanwhile, so that every replica, and any started
+        later, converge on the newest config rather than on the defaults."""
+        from redis.exceptions import WatchError
+
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(KEY)
+            raw = await pipe.get(KEY)
+            if raw is not None and RuntimeConfig.model_validate_json(raw).version >= (
+                self._config.version
+            ):
+                return
+            pipe.multi()
+            pipe.set(KEY, self._config.model_dump_json())
+            pipe.publish(CHANNEL, self._config.model_dump_json())
+            with contextlib.suppress(WatchError):  # someone wrote first: the next resync reads it
+                await pipe.execute()
+                log.warning("redis had lost config version %d: restored", self._config.version)
 
     async def _resync_loop(self) -> None:
         while True:
@@ -180,6 +237,11 @@ class RedisStore:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(CHANNEL)
+                # Subscribed, then read: a change made while this replica was not listening
+                # (Redis down, or restarting) is in the key, and any later one comes as a
+                # message; so a Redis that returns is caught up with at once, not at the next
+                # resync, which may be DOCEXIT_REDIS_RESYNC_S away.
+                await self.resync()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is not None:
@@ -188,7 +250,7 @@ class RedisStore:
                 raise
             except Exception as exc:
                 self._down(exc)
-                await asyncio.sleep(self.resync_s)
+                await asyncio.sleep(min(self.resync_s, RESUBSCRIBE_S))
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
@@ -220,7 +282,6 @@ class RedisStore:
             self._down(exc)
             raise StoreUnavailableError(self.detail) from exc
         self._apply(new.model_dump_json())
-        self._audit.append(entry)
         self._up()
         _log(entry)
         return entry

@@ -19,6 +19,7 @@ from service import cascade as anytime
 from service.budget import Choice, Deadline, LatencyModel
 from service.decode import Page, decode
 from service.ocr import CachedOcr, make_engine, parse_client_ocr
+from service.pdf_sandbox import PdfSandbox
 from service.settings import Settings
 
 log = logging.getLogger("docexit.service.engine")
@@ -59,6 +60,9 @@ class Engine:
         self.exits: list[str] = cascade.model.config.exit_names()
         self.num_layers = cascade.model.config.num_layers
         self.latency = LatencyModel(card.get("latency", {}), self.exits)
+        self.pdf = PdfSandbox(
+            settings.workers, settings.pdf_timeout_s, settings.pdf_memory_mb * 2**20
+        )
 
     @classmethod
     def load(cls, settings: Settings, ocr_engine: OcrEngine | None = None) -> Engine:
@@ -76,6 +80,10 @@ class Engine:
         )
         return cls(Cascade(model, card, device), card, ocr, settings, device)
 
+    def close(self) -> None:
+        """Stops the PDF processes; the server is shutting down."""
+        self.pdf.close()
+
     @property
     def name(self) -> str:
         return str(self.card.get("name", Path(self.settings.checkpoint).name))
@@ -87,6 +95,7 @@ class Engine:
     def warm_up(self, pages: int) -> None:
         """Run blank pages through both streams (full depth, with words) so the first real
         request does not pay for lazy allocations; OCR is not warmed, as engines load eagerly."""
+        self.pdf.start()  # the PDF processes get ready meanwhile
         words: Words = (["warm", "up"], [(10, 10, 60, 30), (70, 10, 120, 30)])
         for _ in range(pages):
             image = Image.new("L", (770, 1000), 255)
@@ -105,7 +114,7 @@ class Engine:
         queue = time.perf_counter() - enqueued
         t = time.perf_counter()
         s = self.settings
-        decoded = decode(data, page, s.max_upload_bytes, s.max_pixels)
+        decoded = decode(data, page, s.max_upload_bytes, s.max_pixels, s.max_pages, self.pdf)
         words = None
         if client_ocr is not None:
             words = parse_client_ocr(client_ocr, decoded.image.size, s.max_ocr_words)

@@ -27,6 +27,7 @@ GENERIC = {
     413: ("too-large", "Upload too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid-request", "Invalid request"),
+    429: ("too-many-requests", "Too many requests"),
     500: ("internal", "Internal server error"),
     503: ("unavailable", "Service unavailable"),
 }
@@ -82,6 +83,16 @@ def unauthorized(detail: str) -> ProblemError:
     )
 
 
+def locked_out(detail: str, retry_after_s: int) -> ProblemError:
+    return ProblemError(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        detail,
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
 def overloaded(retry_after_s: int) -> ProblemError:
     return ProblemError(
         503,
@@ -121,14 +132,28 @@ def problem_response(
     )
 
 
+# Starlette's form parser answers a text field over 1 MiB, or too many parts, with a bare 400
+# and one of these messages (it has no exception type of its own by then): they are requests over
+# a size limit, as an upload over its own is, so they answer 413 as well.
+FORM_LIMIT_ERRORS = (
+    "Part exceeded maximum size",
+    "Field exceeded maximum size",
+    "Too many files",
+    "Too many fields",
+)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, ProblemError):
         return problem_response(
             request, exc.status_code, exc.slug, exc.title, str(exc.detail), exc.headers, exc.errors
         )
-    slug, title = GENERIC.get(exc.status_code, ("http-error", "HTTP error"))
-    return problem_response(request, exc.status_code, slug, title, str(exc.detail), exc.headers)
+    status = exc.status_code
+    if status == 400 and str(exc.detail).startswith(FORM_LIMIT_ERRORS):
+        status = 413
+    slug, title = GENERIC.get(status, ("http-error", "HTTP error"))
+    return problem_response(request, status, slug, title, str(exc.detail), exc.headers)
 
 
 def _jsonable(errors: Any) -> list[dict[str, Any]]:
@@ -160,15 +185,39 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # responses() names Problem by $ref only (see there), so its schema is added here.
+        schema = app.openapi_schema or build()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Problem", Problem.model_json_schema(mode="serialization"))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
+
+
+# Headers that every answer of a status carries (the ProblemError factories above set them).
+_HEADERS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": "the scheme to authenticate with: Bearer"},
+    429: {"Retry-After": "seconds to wait before trying again"},
+    503: {"Retry-After": "seconds to wait before trying again"},
+}
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route can answer, all as problem+json."""
-    return {
-        s: {
-            "model": Problem,
+    """OpenAPI entries for the error statuses a route can answer, all as problem+json (only:
+    a `model` here would make FastAPI document application/json as well, which no error is)."""
+    entries: dict[int | str, dict[str, Any]] = {}
+    for s in statuses:
+        entry: dict[str, Any] = {
             "description": GENERIC.get(s, ("", "Error"))[1],
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for s in statuses
-    }
+        if s in _HEADERS:
+            entry["headers"] = {
+                name: {"description": text, "required": True, "schema": {"type": "string"}}
+                for name, text in _HEADERS[s].items()
+            }
+        entries[s] = entry
+    return entries

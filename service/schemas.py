@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TopK(BaseModel):
@@ -85,14 +85,21 @@ class Health(BaseModel):
 
 
 class BudgetBody(BaseModel):
+    # Strict: "750" or 750.5 is a client bug to report, not a budget to guess at; and an unknown
+    # field is a typo that would otherwise change nothing while answering 200.
+    model_config = ConfigDict(extra="forbid")
+
     latency_budget_ms: int | None = Field(
         description="default budget for requests that send none; null: no deadline",
         gt=0,
         le=600_000,
+        strict=True,
     )
 
 
 class PolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     policy: str | dict[str, Any] | None = Field(
         description='"auto", "card", a policy family ("global", "per_exit", ...), or an '
         'explicit policy such as {"name": "global", "tau": 0.9}; null: the settings default',

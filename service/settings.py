@@ -53,6 +53,26 @@ class Settings(BaseSettings):
     max_pixels: int = Field(
         default=40_000_000, gt=0, le=400_000_000, description="width x height of a decoded page"
     )
+    max_pages: int = Field(
+        default=1000,
+        gt=0,
+        le=100_000,
+        description="PDF pages or TIFF frames an upload may have: a longer document is no page "
+        "to classify (413), and opening it costs memory and time for nothing",
+    )
+    pdf_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="seconds a PDF may take to open and render (in its own process) before "
+        "it is refused (422) and the process replaced",
+    )
+    pdf_memory_mb: int = Field(
+        default=1024,
+        ge=256,
+        le=65_536,
+        description="address space of a PDF process: past it the PDF is refused (413)",
+    )
     max_ocr_words: int = Field(
         default=5000, gt=0, description="words a client may send as its own OCR"
     )
@@ -71,6 +91,16 @@ class Settings(BaseSettings):
     )
     redis_resync_s: float = Field(default=0.5, gt=0, le=60)
     admin_token: SecretStr | None = Field(default=None, description="bearer token for /admin/v1")
+    admin_max_failures: int = Field(
+        default=5,
+        gt=0,
+        le=1000,
+        description="failed admin authentications from one client address, within the window, "
+        "that lock it out of the admin API (429) for a window",
+    )
+    admin_failure_window_s: float = Field(
+        default=60.0, gt=0, le=86_400, description="admin failure window and lockout (seconds)"
+    )
     latency_budget_ms: int | None = Field(
         default=None, gt=0, le=600_000, description="default per-request budget; unset: none"
     )
@@ -81,6 +111,13 @@ class Settings(BaseSettings):
     )
     warmup_requests: int = Field(
         default=2, ge=0, description="pages run through the model at start-up"
+    )
+    shutdown_drain_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="on SIGTERM, seconds /readyz answers 503 while still serving, before "
+        "the server stops accepting and finishes what is in flight",
     )
 
     @field_validator("admin_token")

@@ -38,6 +38,8 @@ def parse_policy(raw: str | None) -> str | dict[str, Any] | None:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise errors.invalid(f"policy is not valid JSON: {exc.msg}") from exc
+        except RecursionError as exc:  # 4 KiB of "[[[[..." nests deeper than the parser's stack
+            raise errors.invalid("policy is JSON nested too deeply to be a policy") from exc
         if not isinstance(value, dict):
             raise errors.invalid("a JSON policy must be an object with a name")
         return value
@@ -124,7 +126,8 @@ def record(metrics: MetricsDep, engine: Engine, result: Result, total_s: float) 
     "/v1/classify",
     response_model=Classification,
     summary="Classify one page (the first, or the one named by `page`)",
-    responses=errors.responses(413, 415, 422, 503),
+    # 400: a malformed multipart body, which Starlette cannot parse into form fields.
+    responses=errors.responses(400, 413, 415, 422, 503),
 )
 async def classify(
     request: Request,

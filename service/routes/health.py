@@ -19,8 +19,13 @@ async def livez() -> Health:
 
 @router.get("/readyz", response_model=Health, responses=errors.responses(503))
 async def readyz(request: Request, store: StoreDep) -> Health:
-    """200 once the model is loaded and warmed; the detail also says how the config store is."""
+    """200 once the model is loaded and warmed, 503 again while draining for a shutdown; the
+    detail also says how the config store is."""
     state = request.app.state
+    if state.draining:
+        raise errors.not_ready(
+            f"draining: shutting down, {request.app.state.queue.pending} request(s) in flight"
+        )
     if not state.ready:
         raise errors.not_ready(state.detail)
     return Health(status="ok", detail=state.detail, config_store=store.detail)

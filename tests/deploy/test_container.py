@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from service.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 # Packages the Dockerfile may name itself: what it needs before `make sysdeps` can run, and
@@ -90,7 +92,9 @@ def test_compose_runs_two_replicas_on_shared_redis_scraped_by_prometheus() -> No
         env = services[name]["environment"]
         assert env["DOCEXIT_REDIS_URL"].startswith("redis://redis:")
         grace = int(str(services[name]["stop_grace_period"]).rstrip("s"))
-        assert grace > 30  # longer than uvicorn's drain in service/__main__.py
+        # Longer than the readiness drain plus uvicorn's wait for requests (service/__main__.py).
+        drain = Settings.model_fields["shutdown_drain_s"].default
+        assert grace > drain + 30
         assert services[name]["build"]["args"]["VARIANT"] == "${DOCEXIT_VARIANT:-cpu}"
     main = (ROOT / "service" / "__main__.py").read_text()
     assert "timeout_graceful_shutdown=30" in main

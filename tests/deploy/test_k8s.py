@@ -24,7 +24,7 @@ OVERLAYS = ("cpu", "gpu")
 # Oldest Kubernetes still in support by the big providers, and the newest the schemas know.
 VERSIONS = ("1.30", kubernetes_validate.latest_version())
 CRDS = {"ServiceMonitor", "PrometheusRule"}
-DRAIN_S, PRESTOP_S = 30, 5  # uvicorn's timeout_graceful_shutdown; the preStop sleep
+DRAIN_S = 30  # uvicorn's timeout_graceful_shutdown
 Doc = dict[str, Any]
 
 
@@ -87,10 +87,12 @@ def test_the_deployment_probes_drains_and_reads_its_token_from_a_secret(overlay:
     assert c["startupProbe"]["httpGet"]["path"] == "/readyz"
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["livenessProbe"]["httpGet"]["path"] == "/livez"
-    assert c["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", str(PRESTOP_S)]
-    assert pod["terminationGracePeriodSeconds"] > PRESTOP_S + DRAIN_S
-    assert f"timeout_graceful_shutdown={DRAIN_S}" in (ROOT / "service/__main__.py").read_text()
     env = {e["name"]: e for e in c["env"]}
+    # The service drains itself on SIGTERM (readiness 503 while serving): no preStop sleep.
+    ready_drain = float(env["DOCEXIT_SHUTDOWN_DRAIN_S"]["value"])
+    assert "lifecycle" not in c and ready_drain > 0
+    assert pod["terminationGracePeriodSeconds"] > ready_drain + DRAIN_S
+    assert f"timeout_graceful_shutdown={DRAIN_S}" in (ROOT / "service/__main__.py").read_text()
     assert env["DOCEXIT_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "docexit-admin"
     assert env["DOCEXIT_REDIS_URL"]["value"].startswith("redis://docexit-redis:6379/")
     redis = one(docs, "Service", "docexit-redis")

@@ -88,6 +88,7 @@ class Prometheus(Process):
 
 
 Stack = tuple[Process, str, Prometheus]
+DRAIN_S = 1.0  # the service's readiness drain on SIGTERM
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DOCEXIT_CHECKPOINT": str(SHIPPED),
         "DOCEXIT_ADMIN_TOKEN": TOKEN,
         "DOCEXIT_WORKERS": "1",
+        "DOCEXIT_SHUTDOWN_DRAIN_S": str(DRAIN_S),
         "LOG_LEVEL": "WARNING",
     }
     for name in ("PROMETHEUS_MULTIPROC_DIR", "DOCEXIT_REDIS_URL", "DOCEXIT_LATENCY_BUDGET_MS"):
@@ -225,7 +227,7 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits(stack: Stack) -> No
     def body() -> Iterator[bytes]:
         yield head
         started.set()
-        time.sleep(2.5)  # SIGTERM lands now, mid-request
+        time.sleep(DRAIN_S + 2.5)  # SIGTERM lands now, mid-request; the drain passes
         yield tail
 
     def post() -> None:
@@ -239,8 +241,12 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits(stack: Stack) -> No
     assert started.wait(10)
     time.sleep(0.3)  # the request's headers have reached the server
     service.proc.send_signal(signal.SIGTERM)
-    refused, deadline = False, time.monotonic() + 1.5
-    while not refused and time.monotonic() < deadline:  # no new connection while it drains
+    # First the drain: unready, still serving; then no new connection while it finishes.
+    time.sleep(0.2)
+    assert httpx.get(f"{url}/readyz", timeout=1).status_code == 503
+    assert httpx.get(f"{url}/livez", timeout=1).status_code == 200
+    refused, deadline = False, time.monotonic() + DRAIN_S + 1.5
+    while not refused and time.monotonic() < deadline:
         try:
             httpx.get(f"{url}/livez", timeout=1)
             time.sleep(0.1)

@@ -86,3 +86,11 @@ def test_baseline_is_the_final_classifier_of_full_depth(pages: list[BenchPage]) 
         full = cascade.classify(image, words=(texts, boxes), policy=None)
         assert full.exit == model.config.final_exit
         assert torch.allclose(torch.tensor(ours), torch.tensor(full.probs), atol=1e-5)
+
+
+def test_sign_test_is_exact_and_two_sided() -> None:
+    from loadtests.stats import sign_test
+
+    assert sign_test(4, 1) == sign_test(1, 4) == 0.375  # 2 * (1 + 5) / 32
+    assert sign_test(0, 0) == 1.0 and sign_test(3, 3) == 1.0
+    assert sign_test(10, 0) == 2 / 1024

@@ -58,9 +58,13 @@ OPERATING_POINTS: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="session")
 def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
+
+
+def save_tiny_checkpoint(folder: Path) -> Path:
+    """The tiny random checkpoint, saved into folder (for tests outside tests/service)."""
     torch.manual_seed(0)
     model = MultiExitLayoutLMv3(tiny_config(num_labels=16)).eval()
-    folder = tmp_path_factory.mktemp("ckpt")
     save_checkpoint(
         model,
         {

@@ -145,6 +145,26 @@ def test_bad_inputs_are_problems(client_factory: Callable[..., TestClient]) -> N
     assert_problem(client.get("/nowhere"), 404)
 
 
+@pytest.mark.parametrize(
+    "policy",
+    [
+        '{"name": "global", "tau": "0.9"}',
+        '{"name": "global", "tau": null}',
+        '{"name": "global", "tau": NaN}',
+        '{"name": "gate", "tau": true}',
+        '{"name": "per_exit", "taus": 0.5}',
+        '{"name": "per_exit", "taus": {"mm.1": Infinity}}',
+        '{"name": "patience", "k": "3"}',
+        '{"name": "similarity", "image": [], "text": 0.5}',
+    ],
+)
+def test_a_policy_knob_of_the_wrong_type_is_a_422(client: TestClient, policy: str) -> None:
+    # Found by tests/reliability/test_openapi_fuzz.py: these were built unchecked and failed
+    # mid-request (a comparison with None, str.get, ...) as a 500, or echoed NaN as null.
+    body = assert_problem(post(client, policy=policy), 422)
+    assert body["errors"][0]["loc"][0] == "policy"
+
+
 def test_a_full_queue_answers_503_with_retry_after(
     client_factory: Callable[..., TestClient],
 ) -> None:
