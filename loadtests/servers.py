@@ -26,6 +26,14 @@ def free_port() -> int:
         return port
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process now (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
 class Server:
     """One server process; `url` is its base URL once started."""
 

@@ -39,13 +39,6 @@ MIX: list[tuple[dict[str, str], bool]] = [  # (form fields, client OCR)
 WINDOW_S = 60.0  # the medians compared: a minute after the warm-up, the last minute
 
 
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m loadtests.soak", description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=Path("reports/soak"))
@@ -99,11 +92,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             u.start()
         with tqdm(total=round(total_s), unit="s", desc="soak") as bar:
             while (now := time.monotonic() - t0) < total_s:
-                rss.append((now, rss_bytes(server.proc.pid)))
+                rss.append((now, servers.rss_bytes(server.proc.pid)))
                 bar.update(round(now) - bar.n)
                 bar.set_postfix(requests=len(samples), rss_mib=rss[-1][1] >> 20)
                 time.sleep(min(args.sample_s, max(0.0, total_s - now)))
-            rss.append((time.monotonic() - t0, rss_bytes(server.proc.pid)))
+            rss.append((time.monotonic() - t0, servers.rss_bytes(server.proc.pid)))
         stop.set()
         for u in users:
             u.join(timeout=300)

@@ -22,6 +22,7 @@ from models.checkpoint import read_card
 from service import errors
 from service.budget import resolve, thresholds_of
 from service.config_store import make_store
+from service.deps import AdminGuard
 from service.engine import Engine
 from service.lifecycle import install_drain
 from service.metrics import Metrics, mark_process_dead
@@ -215,6 +216,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.state.queue = WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s)
     app.state.engine, app.state.ready, app.state.detail = None, False, "starting"
     app.state.draining = False
+    app.state.admin_guard = AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s)
     app.state.publish_config = _publisher(app)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)

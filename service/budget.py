@@ -95,10 +95,17 @@ class LatencyModel:
         today's latencies: what a per-request budget must cover. A point's mean mixes fast vision
         answers with OCR ones, and a budget that only covers the mean cuts every OCR page short
         of the accuracy the point promises. Cards without the quantile: the mean."""
-        if "ocr_p90_s" not in point:
-            return self.price(point)
-        encoder = float(point["encoder_p90_s"]) * self.encoder_scale()
-        return self.get("decode") + encoder + float(point["ocr_p90_s"]) * self.ocr_scale()
+        return self.bounds([point])[0]
+
+    def bounds(self, points: list[dict[str, Any]]) -> list[float]:
+        """bound() of each point, with today's scales read once for all of them."""
+        encoder, ocr, decode = self.encoder_scale(), self.ocr_scale(), self.get("decode")
+        return [
+            decode + float(p["encoder_p90_s"]) * encoder + float(p["ocr_p90_s"]) * ocr
+            if "ocr_p90_s" in p
+            else self.price(p)
+            for p in points
+        ]
 
 
 @dataclass
@@ -141,13 +148,15 @@ def ladder(points: list[dict[str, Any]], latency: LatencyModel) -> list[Rung]:
     answer, which picking from the whole table does not promise (a cheap point may exit deep).
     Dominated points (another is no dearer, no less accurate, no deeper) are dropped first, so
     that the walk down cannot step onto one and skip the point that dominates it."""
-    scored = [(latency.bound(p), -p.get("accuracy", 0.0), depth(p), p) for p in points]
+    scored = [
+        (s, -p.get("accuracy", 0.0), depth(p), p)
+        for s, p in zip(latency.bounds(points), points, strict=True)
+    ]
     kept = [
         x
         for x in scored
         if not any(
-            y[:3] != x[:3] and all(a <= b for a, b in zip(y[:3], x[:3], strict=True))
-            for y in scored
+            y[0] <= x[0] and y[1] <= x[1] and y[2] <= x[2] and y[:3] != x[:3] for y in scored
         )
     ]
     priced = sorted(
@@ -213,7 +222,8 @@ def resolve(
         known = sorted({p["policy"]["name"] for p in policy_points(card)} | {"auto", "card"})
         raise invalid(f"the checkpoint has no operating point for policy {spec!r}; try {known}")
     if budget_ms is None:  # a family without a budget: its most accurate point
-        point = max(points, key=lambda p: (p.get("accuracy", 0.0), -latency.bound(p)))
+        priced = zip(latency.bounds(points), points, strict=True)
+        point = max(priced, key=lambda sp: (sp[1].get("accuracy", 0.0), -sp[0]))[1]
     else:
         point = choose_point(points, budget_ms / 1000.0, latency) or points[0]
     desc = point["policy"]

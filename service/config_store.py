@@ -171,14 +171,16 @@ class RedisStore:
                 log.warning("skipping an unreadable entry in %s", AUDIT)
         return entries
 
-    def _apply(self, raw: str | None) -> None:
-        """Newer versions only: a late message or resync never rolls a change back."""
+    def _apply(self, raw: str | None) -> int:
+        """Newer versions only: a late message or resync never rolls a change back. Returns the
+        version `raw` holds (0: none, a flushed or fresh Redis, whose config we keep)."""
         if raw is None:
-            return  # a flushed or fresh Redis: keep what we know
+            return 0
         config = RuntimeConfig.model_validate_json(raw)
         if config.version > self._config.version:
             self._config = config
             log.info("config version %d applied", config.version)
+        return config.version
 
     def _down(self, exc: BaseException) -> None:
         if self.healthy:
@@ -198,10 +200,7 @@ class RedisStore:
 
     async def resync(self) -> None:
         try:
-            raw = await self._redis.get(KEY)
-            self._apply(raw)
-            stored = RuntimeConfig.model_validate_json(raw).version if raw is not None else 0
-            if stored < self._config.version:
+            if self._apply(await self._redis.get(KEY)) < self._config.version:
                 await self._restore()
             self._up()
         except Exception as exc:

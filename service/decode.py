@@ -82,8 +82,7 @@ def decode(
     kind = sniff(data)
     try:
         if kind == "pdf" and pdf is not None:
-            page_: Page = pdf.decode(data, page, max_bytes, max_pixels, max_pages)
-            return page_
+            return pdf.decode(data, page, max_bytes, max_pixels, max_pages)
         if kind == "pdf":
             return _pdf(data, page, max_pixels, max_pages)
         return _raster(data, kind, page, max_pixels, max_pages)

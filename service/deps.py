@@ -121,13 +121,7 @@ class AdminGuard:
 
 
 def admin_guard(request: Request) -> AdminGuard:
-    """The app's guard, made on first use from its settings (one per app, not per request)."""
-    state = request.app.state
-    guard: AdminGuard | None = getattr(state, "admin_guard", None)
-    if guard is None:
-        settings = get_settings(request)
-        guard = AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s)
-        state.admin_guard = guard
+    guard: AdminGuard = request.app.state.admin_guard
     return guard
 
 

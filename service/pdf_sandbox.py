@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import resource
 import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -23,16 +24,14 @@ from typing import Any
 
 from PIL import Image
 
+from service.decode import Page, decode
+from service.errors import ProblemError, undecodable
+
 log = logging.getLogger("docexit.service.pdf")
 
 
 def _serve(conn: Connection, memory_bytes: int) -> None:  # runs in the child process
-    import resource
-
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    from service.decode import decode
-    from service.errors import ProblemError
-
     while True:
         try:
             args = conn.recv()
@@ -90,11 +89,8 @@ class PdfSandbox:
             self._all[self._all.index(worker)] = fresh
         return fresh
 
-    def decode(self, *args: Any) -> Any:
+    def decode(self, *args: Any) -> Page:
         """service.decode.decode(*args) in a worker process; raises ProblemError only."""
-        from service.decode import Page
-        from service.errors import ProblemError, undecodable
-
         self.start()
         worker = self._idle.get()
         try:

@@ -8,20 +8,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from loadtests.servers import free_port, rss_bytes
+
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "checkpoints" / "default"
 TOKEN = "s3cret-admin-token-for-tests"  # the same as tests.service.conftest.TOKEN
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Process:
@@ -117,12 +115,21 @@ class ServiceProcess(Process):
         return body
 
     def rss_bytes(self) -> int:
-        """Resident memory of the process now (Linux /proc)."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
+        return rss_bytes(self.proc.pid)
 
     def stop(self) -> None:
         self.http.close()
         super().stop()
+
+
+@contextmanager
+def replicas(folder: Path, **env: str) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """Two ServiceProcess replicas with the same env (logs a.log, b.log in folder), ready."""
+    a, b = ServiceProcess(folder / "a.log", **env), ServiceProcess(folder / "b.log", **env)
+    try:
+        a.wait_ready()
+        b.wait_ready()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()

@@ -21,7 +21,7 @@ import pytest
 import redis
 from PIL import Image, ImageDraw, ImageFont
 
-from tests.processes import SHIPPED, RedisServer, ServiceProcess
+from tests.processes import SHIPPED, RedisServer, ServiceProcess, replicas
 from tests.service.conftest import TOKEN
 from tests.service.test_metrics import samples
 
@@ -135,15 +135,10 @@ def cluster(
         "DOCEXIT_SHUTDOWN_DRAIN_S": "0",
         "LOG_LEVEL": "INFO",
     }
-    a = ServiceProcess(folder / "a.log", **env)
-    b = ServiceProcess(folder / "b.log", **env)
     try:
-        a.wait_ready()
-        b.wait_ready()
-        yield server, a, b
+        with replicas(folder, **env) as (a, b):
+            yield server, a, b
     finally:
-        a.stop()
-        b.stop()
         server.stop()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from models.data.labels import CLASSES
-from tests.processes import SHIPPED, RedisServer, ServiceProcess
+from tests.processes import SHIPPED, RedisServer, ServiceProcess, replicas
 from tests.service.conftest import TOKEN
 from tests.service.test_metrics import samples, value
 
@@ -27,11 +27,6 @@ pytestmark = [
 ]
 
 
-def replica(redis_url: str, log: Path) -> ServiceProcess:
-    """One replica of the stack: one worker thread each, two replicas on two cores."""
-    return ServiceProcess(log, DOCEXIT_REDIS_URL=redis_url, DOCEXIT_WORKERS="1")
-
-
 Stack = tuple[RedisServer, ServiceProcess, ServiceProcess]
 
 
@@ -39,14 +34,11 @@ Stack = tuple[RedisServer, ServiceProcess, ServiceProcess]
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs = tmp_path_factory.mktemp("stack")
     redis = RedisServer()
-    a, b = replica(redis.url, logs / "a.log"), replica(redis.url, logs / "b.log")
     try:
-        a.wait_ready()
-        b.wait_ready()
-        yield redis, a, b
+        # One worker thread each: two replicas on two cores.
+        with replicas(logs, DOCEXIT_REDIS_URL=redis.url, DOCEXIT_WORKERS="1") as (a, b):
+            yield redis, a, b
     finally:
-        a.stop()
-        b.stop()
         redis.stop()
 
 
