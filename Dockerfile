@@ -1,49 +1,44 @@
 # docexit service image, CPU or CUDA from one file:
 #   docker build -t docexit:cpu .
 #   docker build -t docexit:cuda --build-arg VARIANT=cuda .   (run with --gpus all)
-# The Debian/Ubuntu packages come from the Makefile's `make sysdeps`, so the image and CI
-# install the same set; torch comes from the PyTorch index of the variant, at the version
-# pyproject.toml pins. The shipped checkpoint is baked in at /app/models/checkpoints/default;
-# mount another read-only (readable by uid 1000) and name it:
+# Python packages: exactly the lock of the variant (requirements/runtime-cpu.txt or
+# runtime-cuda.txt, from `make lock`), every file checked against its hash, as `make venv`
+# installs requirements/dev.txt. The Debian packages come from the Makefile's `make sysdeps`, so
+# the image and CI install the same set. The shipped checkpoint is baked in at
+# /app/models/checkpoints/default; mount another read-only (readable by uid 1000) and name it:
 #   docker run -v /srv/ckpt:/checkpoints/mine:ro -e DOCEXIT_CHECKPOINT=/checkpoints/mine ...
+# Both variants are x86-64 (the locks are) and share one base: the CUDA build of torch brings
+# its CUDA libraries as locked wheels (nvidia-*, CUDA 13), so the host needs only the NVIDIA
+# driver (580 or newer) and the container toolkit.
 ARG VARIANT=cpu
-ARG CPU_BASE=python:3.11-slim-bookworm
-# Ubuntu 24.04: Python 3.12 from the distribution (the project needs >= 3.11).
-ARG CUDA_BASE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+ARG BASE=python:3.11-slim-bookworm
 
-# -- one base per variant; build and runtime share it, so the venv's python link holds --------
-FROM ${CPU_BASE} AS base-cpu
+FROM ${BASE} AS base
 
-FROM ${CUDA_BASE} AS base-cuda
-RUN apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        python3 python3-venv >/dev/null \
-    && rm -rf /var/lib/apt/lists/* \
-    && ln -s /usr/bin/python3 /usr/local/bin/python
-
-# -- build: the project's Python dependencies in a venv ---------------------------------------
-FROM base-${VARIANT} AS build
+# -- build: the locked Python packages in a venv, then the project without dependencies --------
+FROM base AS build
 ARG VARIANT
+# The CPU build of torch is the one locked file PyPI does not carry. pip keeps to the lock's
+# hashes whichever index offers a file.
 ARG CPU_TORCH_INDEX=https://download.pytorch.org/whl/cpu
-ARG CUDA_TORCH_INDEX=https://download.pytorch.org/whl/cu128
 WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml README.md ./
-# torch first, from the variant's index (PyPI's Linux wheel is a multi-GB CUDA build even for
-# the CPU image); `pip install .` then finds the pin satisfied and keeps it.
+COPY requirements ./requirements
 RUN case "$VARIANT" in \
-        cpu) index="$CPU_TORCH_INDEX" ;; \
-        cuda) index="$CUDA_TORCH_INDEX" ;; \
+        cpu) index="--extra-index-url $CPU_TORCH_INDEX" ;; \
+        cuda) index="" ;; \
         *) echo "VARIANT must be cpu or cuda, not '$VARIANT'" >&2; exit 1 ;; \
     esac \
-    && torch="$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')" \
-    && /opt/venv/bin/pip install --no-cache-dir --index-url "$index" "$torch"
+    && /opt/venv/bin/pip install --no-cache-dir --require-hashes $index \
+        -r "requirements/runtime-$VARIANT.txt"
+COPY pyproject.toml README.md ./
 COPY models ./models
 COPY service ./service
-RUN /opt/venv/bin/pip install --no-cache-dir .
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && /opt/venv/bin/pip check
 
 # -- runtime -----------------------------------------------------------------------------------
-FROM base-${VARIANT} AS runtime
+FROM base AS runtime
 ARG VARIANT
 LABEL org.opencontainers.image.title="docexit" io.docexit.variant="${VARIANT}"
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 \
@@ -56,10 +51,9 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends make >/
 COPY --from=build /opt/venv /opt/venv
 COPY models ./models
 COPY service ./service
-# uid 1000 (Ubuntu images already give it to a user "ubuntu": that one goes). The code and the
-# checkpoint stay root-owned, only readable by the service: it cannot rewrite its own model.
-RUN (userdel --remove ubuntu 2>/dev/null || true) \
-    && useradd --uid 1000 --create-home docexit \
+# uid 1000. The code and the checkpoint stay root-owned, only readable by the service: it
+# cannot rewrite its own model.
+RUN useradd --uid 1000 --create-home docexit \
     && chmod -R a+rX /app
 USER 1000
 EXPOSE 8000

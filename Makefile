@@ -67,13 +67,58 @@ unit: sysdeps-test
 k8s-generate: venv
 	$(PY) deploy/k8s/generate.py
 
+# Every venv installs a lock (requirements/*.txt: exact versions with hashes), then the project
+# itself without dependencies. A venv is rebuilt from scratch when its lock changes, so nothing
+# from an older lock lingers. `make lock` writes the locks (see below).
+LOCK := requirements/dev.txt
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $@
+$(VENV)/.installed: $(LOCK) pyproject.toml
+	@$(MAKE) --no-print-directory locked-venv DIR=$(VENV) LOCKFILE=$(LOCK)
+
+# DIR: the venv; LOCKFILE: what it installs.
+.PHONY: locked-venv
+locked-venv:
+	rm -rf $(DIR) && $(PYTHON) -m venv $(DIR)
+	$(DIR)/bin/python -m pip install -q --require-hashes -r $(LOCKFILE)
+	$(DIR)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(DIR)/bin/python -m pip check
+	touch $(DIR)/.installed
+
+# The locks, one per install path, all for CPython 3.11 on x86-64 Linux:
+#   dev.txt          make serve, make test, make bench, CI (the dev and bench extras)
+#   runtime-cpu.txt  the CPU image; runtime-cuda.txt the CUDA image (PyPI's CUDA build of torch)
+#   paddle.txt       make test-paddle (its own venv: paddlex pins versions the others don't use)
+#   rapidocr.txt     the rapidocr OCR engine; uv.txt  the resolver `make lock` runs
+# Run `make lock` after changing a dependency in pyproject.toml or requirements/*.in, or to take
+# newer releases on purpose (LOCK_UPGRADE= keeps the current pins where they still fit); then
+# `make test`, and re-check the shipped checkpoint (tests/models/test_library_versions.py says
+# when the card's recorded library versions differ). The CPU build of torch is not on PyPI:
+# TORCH_CPU_SOURCE points uv at it (elsewhere: --extra-index-url https://download.pytorch.org/whl/cpu).
+TORCH_CPU_SOURCE ?= --find-links /opt/wheels
+LOCK_UPGRADE ?= --upgrade
+LOCK_TOOLS := build/lock
+UV := $(LOCK_TOOLS)/venv/bin/uv
+UV_COMPILE = $(UV) pip compile --quiet --generate-hashes $(LOCK_UPGRADE) \
+	--python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
+.PHONY: lock
+lock:
+	test -x $(UV) || ($(PYTHON) -m venv $(LOCK_TOOLS)/venv \
+		&& $(LOCK_TOOLS)/venv/bin/pip install -q --require-hashes -r requirements/uv.txt)
+	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
+	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra dev --extra bench \
+		requirements/build.in requirements/torch-cpu.in -o requirements/dev.txt
+	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml requirements/build.in requirements/torch-cpu.in \
+		-c requirements/dev.txt -o requirements/runtime-cpu.txt
+	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra rapidocr \
+		requirements/build.in requirements/torch-cpu.in -c requirements/dev.txt -o requirements/rapidocr.txt
+	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra dev --extra paddle \
+		requirements/build.in requirements/torch-cpu.in -o requirements/paddle.txt
+	@# The CUDA image: the CPU image's versions, except torch and what its CUDA build brings.
+	grep -E '^[A-Za-z0-9._-]+==' requirements/runtime-cpu.txt | sed 's/ *\\$$//' \
+		| grep -v '^torch==' > $(LOCK_TOOLS)/cuda-constraints.txt
+	$(UV_COMPILE) pyproject.toml requirements/build.in requirements/torch-cuda.in \
+		-c $(LOCK_TOOLS)/cuda-constraints.txt -o requirements/runtime-cuda.txt
 
 lint: venv
 	$(VENV)/bin/ruff check models service loadtests tests
@@ -90,12 +135,14 @@ test: lint typecheck unit
 # paddleocr for real, offline: the `paddle` extra, PP-OCR model folders built from the ONNX models
 # rapidocr ships, and the OCR-engine tests with paddleocr and rapidocr required (fail, not skip).
 PADDLE_MODELS ?= build/paddle-models
-test-paddle: sysdeps venv
-	$(PY) -m pip install -q -e '.[dev,paddle]'
-	$(PY) -m service.paddle_models --out $(PADDLE_MODELS)
+PADDLE_VENV := .venv-paddle
+$(PADDLE_VENV)/.installed: requirements/paddle.txt pyproject.toml
+	@$(MAKE) --no-print-directory locked-venv DIR=$(PADDLE_VENV) LOCKFILE=requirements/paddle.txt
+test-paddle: sysdeps $(PADDLE_VENV)/.installed
+	$(PADDLE_VENV)/bin/python -m service.paddle_models --out $(PADDLE_MODELS)
 	DOCEXIT_PADDLE_DET_DIR=$(PADDLE_MODELS)/det DOCEXIT_PADDLE_REC_DIR=$(PADDLE_MODELS)/rec \
 	PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK=True DOCEXIT_REQUIRE_OCR_ENGINES=paddleocr,rapidocr \
-	$(VENV)/bin/pytest -q tests/service/test_ocr_engines.py
+	$(PADDLE_VENV)/bin/pytest -q tests/service/test_ocr_engines.py
 
 corpus: sysdeps venv
 	$(PY) -m models.data.synth --out $(CORPUS) --per-class $(CORPUS_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
@@ -164,4 +211,4 @@ loadtest: venv
 	$(VENV)/bin/locust -f loadtests/locustfile.py --headless --host http://$(HOST):$(PORT) --only-summary
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PADDLE_VENV) .pytest_cache .mypy_cache .ruff_cache

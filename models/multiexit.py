@@ -32,6 +32,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers import LayoutLMv3Config, LayoutLMv3Model
+from transformers.models.layoutlmv3.modeling_layoutlmv3 import LayoutLMv3Encoder
+
+# transformers 5.24 moved LayoutLMv3's relative attention biases out of the attention layer: the
+# encoder sums the 1D and 2D tables once, divides them by sqrt(head size) and hands every layer
+# one `position_bias`. 5.20-5.23 passed the two tables as `rel_pos` and `rel_2d_pos` and divided
+# inside. Both releases swallow unknown keyword arguments, so calling a layer the other release's
+# way silently drops the bias: run_layer follows the installed release. The lock (requirements/)
+# pins one release; tests/models/test_multiexit.py checks our streams against its own forward.
+_ENCODER_ADDS_POSITION_BIAS = hasattr(LayoutLMv3Encoder, "_compute_position_bias")
+# The keyword arguments that carry the relative biases into an encoder layer (empty: none).
+LayerBias = dict[str, Tensor]
 
 # -- 1. config -------------------------------------------------------------------------------
 
@@ -270,16 +281,20 @@ class MultiExitLayoutLMv3(nn.Module):
         i: int,
         hidden: Tensor,
         mask: Tensor | None,
-        bias: tuple[Tensor | None, Tensor | None] = (None, None),
+        bias: LayerBias | None = None,
     ) -> Tensor:
         """Encoder layer i (0-based) of the backbone: [B, N, d] -> [B, N, d]."""
-        return self.backbone.encoder.layer[i](hidden, mask, rel_pos=bias[0], rel_2d_pos=bias[1])
+        return self.backbone.encoder.layer[i](hidden, mask, **(bias or {}))
 
-    def _bias(self, bbox: Tensor | None, positions: Tensor) -> tuple[Tensor | None, Tensor | None]:
+    def _bias(self, bbox: Tensor | None, positions: Tensor) -> LayerBias:
+        """The relative 1D (positions [B, N]) and 2D (bbox [B, N, 4]) attention biases, as the
+        installed transformers release passes them to a layer."""
         enc = self.backbone.encoder
         if not self.config.relative_attention:
-            return None, None
-        return enc._cal_1d_pos_emb(positions), enc._cal_2d_pos_emb(bbox)
+            return {}
+        if _ENCODER_ADDS_POSITION_BIAS:  # [B, heads, N, N], already scaled
+            return {"position_bias": enc._compute_position_bias(positions, bbox)}
+        return {"rel_pos": enc._cal_1d_pos_emb(positions), "rel_2d_pos": enc._cal_2d_pos_emb(bbox)}
 
     def _head(self, name: str, state: Tensor) -> ExitStep:
         key = name.replace(".", "_")
@@ -343,7 +358,7 @@ class MultiExitLayoutLMv3(nn.Module):
         """Advance the multimodal stream layer by layer, yielding each mm exit as it is reached."""
         c = self.config
         b, n = state.hidden.shape[:2]
-        bias: tuple[Tensor | None, Tensor | None] = (None, None)
+        bias: LayerBias = {}
         if c.relative_attention:
             assert bbox is not None, "relative attention needs the text boxes"
             positions = torch.cat([torch.arange(state.n_text), torch.arange(n - state.n_text)])

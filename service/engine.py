@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from models.checkpoint import load_checkpoint
+from models.checkpoint import library_differences, load_checkpoint
 from models.data.ocr import OcrEngine
 from models.runtime import Cascade, OcrFn, Prediction, Words
 from service import cascade as anytime
@@ -78,6 +78,10 @@ class Engine:
             device,
             engine.name,
         )
+        # A warning, not a refusal: another release may be deliberate (a newer patch, a CUDA
+        # build), and the test suite fails on any difference for the locked environment.
+        for difference in library_differences(card):
+            log.warning("checkpoint %s: %s", settings.checkpoint, difference)
         return cls(Cascade(model, card, device), card, ocr, settings, device)
 
     def close(self) -> None:

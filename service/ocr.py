@@ -70,7 +70,8 @@ class RapidOcrEngine:
             from rapidocr import RapidOCR
         except ImportError as exc:
             raise OcrUnavailableError(
-                "rapidocr is not installed (pip install -e '.[rapidocr]')"
+                "rapidocr is not installed "
+                "(pip install --require-hashes -r requirements/rapidocr.txt)"
             ) from exc
         self._engine = RapidOCR(
             params={
@@ -129,7 +130,8 @@ class PaddleOcrEngine:
             from paddleocr import PaddleOCR
         except ImportError as exc:
             raise OcrUnavailableError(
-                "paddleocr is not installed (pip install -e '.[paddle]')"
+                "paddleocr is not installed "
+                "(pip install --require-hashes -r requirements/paddle.txt)"
             ) from exc
         if not det or not rec:
             raise OcrUnavailableError(

@@ -85,7 +85,7 @@ def rapidocr_models() -> dict[str, tuple[str, Path]]:
     except ModuleNotFoundError as exc:
         raise RuntimeError(
             "rapidocr is not installed; it ships the PP-OCR ONNX models "
-            "(pip install -e '.[paddle]', or `make test-paddle`)"
+            "(pip install --require-hashes -r requirements/paddle.txt, or `make test-paddle`)"
         ) from exc
     found: dict[str, tuple[str, Path]] = {}
     for path in sorted(root.glob("*.onnx")):

