@@ -58,9 +58,9 @@ class PlainModel:
     @torch.inference_mode()
     def probs(self, image: Image.Image, texts: list[str], boxes: list[Any]) -> list[float]:
         c = self.config
-        text = encode_words(texts, boxes, image.size, c.max_text_tokens)
+        text = encode_words(texts, boxes, image.size, c.max_text_tokens, c.page_fit)
         ids, bbox, mask = (x.unsqueeze(0) for x in (text.input_ids, text.bbox, text.attention_mask))
-        pixels = image_tensor(image, c.image_size, c.pixels).unsqueeze(0)
+        pixels = image_tensor(image, c.image_size, c.pixels, c.page_fit).unsqueeze(0)
         hidden = self.backbone(
             input_ids=ids, bbox=bbox, attention_mask=mask, pixel_values=pixels
         ).last_hidden_state

@@ -55,6 +55,7 @@ def val_pages(
         data,
         image_size=c.image_size,
         pixels=c.pixels,
+        page_fit=c.page_fit,
         max_tokens=c.max_text_tokens,
         ocr_mix=1.0,
         band=band,

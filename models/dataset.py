@@ -81,6 +81,7 @@ class PageDataset(Dataset[Example]):
         image_size: int,
         max_tokens: int,
         pixels: str = "ink",
+        page_fit: str = "squash",
         ocr_mix: float = 0.0,
         band_mix: float = 0.0,
         band: float | None = None,
@@ -92,6 +93,7 @@ class PageDataset(Dataset[Example]):
             raise ValueError(f"band_part must be 'top' or 'joined', not {band_part!r}")
         self.pages = list_pages(root, per_class)
         self.image_size, self.max_tokens, self.pixels = image_size, max_tokens, pixels
+        self.page_fit = page_fit
         self.ocr_mix, self.band_mix, self.seed, self.epoch = ocr_mix, band_mix, seed, 0
         self.band = band  # read only the words of the page's top band (see models.bands)
         self.band_part = band_part
@@ -121,8 +123,9 @@ class PageDataset(Dataset[Example]):
             cut = rng.uniform(0.12, 0.5) * image.height
             words, top = words_above((words, boxes), cut)
             boxes = list(top)
-        text = encode_words(words, boxes, image.size, self.max_tokens)
-        return Example(image_tensor(image, self.image_size, self.pixels), text, label, from_ocr)
+        text = encode_words(words, boxes, image.size, self.max_tokens, self.page_fit)
+        pixels = image_tensor(image, self.image_size, self.pixels, self.page_fit)
+        return Example(pixels, text, label, from_ocr)
 
 
 def collate(batch: list[Example]) -> dict[str, Tensor]:

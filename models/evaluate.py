@@ -87,9 +87,9 @@ def evaluate(
             }
         )
         with torch.inference_mode():  # every exit, for per-exit accuracy and calibration
-            text = encode_words(words[0], words[1], image.size, c.max_text_tokens)
+            text = encode_words(words[0], words[1], image.size, c.max_text_tokens, c.page_fit)
             out = model(
-                image_tensor(image, c.image_size, c.pixels)[None],
+                image_tensor(image, c.image_size, c.pixels, c.page_fit)[None],
                 text.input_ids[None],
                 text.bbox[None],
                 text.attention_mask[None],

@@ -43,14 +43,16 @@ def measure_latency(
             timed("ocr_rest", ocr_band, ocr, image, cut, image.height)
         with torch.inference_mode():
             tokens = timed(
-                "embed", model.embed_image, image_tensor(image, c.image_size, c.pixels)[None]
+                "embed",
+                model.embed_image,
+                image_tensor(image, c.image_size, c.pixels, c.page_fit)[None],
             )
             t = time.perf_counter()
             for step in model.vision_steps(tokens):
                 now = time.perf_counter()
                 stage.setdefault(step.name, []).append(now - t)
                 t = now
-            text = encode_words(texts, boxes, image.size, c.max_text_tokens)
+            text = encode_words(texts, boxes, image.size, c.max_text_tokens, c.page_fit)
             t = time.perf_counter()
             state, first = model.start_multimodal(
                 tokens, text.input_ids[None], text.bbox[None], text.attention_mask[None]

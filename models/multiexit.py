@@ -62,6 +62,7 @@ class MultiExitConfig:
     image_size: int = 224
     patch_size: int = 16
     pixels: str = "ink"  # image encoding, see models.inputs.image_tensor
+    page_fit: str = "letterbox"  # how a page fills the model's square, see models.inputs.page_frame
     dropout: float = 0.1
     layer_norm_eps: float = 1e-12
     # LayoutLMv3-base uses relative 1D/2D attention biases; MiniLM has no weights for them.
@@ -124,6 +125,7 @@ class MultiExitConfig:
             k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
         }
         fields.setdefault("pixels", "signed")  # cards from before the ink encoding existed
+        fields.setdefault("page_fit", "squash")  # cards from before pages kept their shape
         return cls(**fields)
 
     def backbone_config(self) -> LayoutLMv3Config:

@@ -143,7 +143,9 @@ class Cascade:
             raise ValueError("no OCR engine and no words: the multimodal stage needs text")
         c = self.model.config
         t = time.perf_counter()
-        pixels = image_tensor(image, c.image_size, c.pixels).unsqueeze(0).to(self.device)
+        pixels = (
+            image_tensor(image, c.image_size, c.pixels, c.page_fit).unsqueeze(0).to(self.device)
+        )
         req = _Request(image, self.model.embed_image(pixels), policy, can_run, on_stage, start=t)
         req.timings["vision"] = time.perf_counter() - t
         if on_stage is not None:
@@ -179,7 +181,7 @@ class Cascade:
 
     def _encode(self, req: _Request, words: Words) -> TextInputs:
         c = self.model.config
-        return encode_words(words[0], words[1], req.image.size, c.max_text_tokens)
+        return encode_words(words[0], words[1], req.image.size, c.max_text_tokens, c.page_fit)
 
     def _ocr(self, req: _Request, stage: str, ocr: OcrFn, top: int, bottom: int) -> Words:
         if stage == "ocr":  # the whole page, in one call

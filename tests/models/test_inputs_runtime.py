@@ -64,6 +64,36 @@ def _page() -> Image.Image:
     return Image.new("L", (64, 80), 200)
 
 
+def ink_box(x: torch.Tensor) -> tuple[int, int, int, int]:
+    """x0, y0, x1, y1 of the pixels more than half inked in one channel of image_tensor."""
+    ys, xs = (x > 0.5).nonzero(as_tuple=True)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+@pytest.mark.parametrize("size", [(1000, 500), (400, 1000)])
+def test_letterboxed_pages_keep_their_shape_in_both_streams(size: tuple[int, int]) -> None:
+    """A landscape slide and a tall receipt stay that shape: paper fills the rest of the
+    square, and a word's grid box covers exactly where its ink lands in the image."""
+    page = Image.new("L", size, 255)
+    word = (size[0] // 4, size[1] // 2, size[0] // 4 + 200, size[1] // 2 + 80)  # 2.5 : 1
+    page.paste(0, word)
+    letterboxed = ink_box(image_tensor(page, 200, "ink", fit="letterbox")[0])
+    grid = encode_words(["x"], [word], size, 8, "letterbox").bbox[1].tolist()  # after [CLS]
+    assert all(abs(i - g / 5) <= 1 for i, g in zip(letterboxed, grid, strict=True))
+    x0, y0, x1, y1 = letterboxed
+    assert abs((x1 - x0) / (y1 - y0) - 2.5) < 0.2
+    x0, y0, x1, y1 = ink_box(image_tensor(page, 200, "ink", fit="squash")[0])
+    assert abs((x1 - x0) / (y1 - y0) - 2.5) > 0.5  # squashing bends the word out of shape
+
+
+def test_a_squashed_page_fills_the_square_as_before() -> None:
+    page = Image.new("L", (500, 1000), 0)
+    assert image_tensor(page, 32, "ink", fit="squash").min() == 1.0  # no paper border
+    assert image_tensor(page, 32, "ink", fit="letterbox").min() == 0.0  # paper either side
+    with pytest.raises(ValueError, match="fit"):
+        image_tensor(page, 32, "ink", fit="crop")
+
+
 def test_full_depth_runs_no_vision_layer_and_reads_the_page(model: MultiExitLayoutLMv3) -> None:
     ocr = CountingOcr()
     pred = Cascade(model, {}).classify(_page(), ocr=ocr)
