@@ -24,7 +24,7 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng redis-server \
 	fonts-humor-sans fonts-comic-neue
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus ocr-corpus contact-sheet realval bench-synth \
+.PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus corpus2 probe ocr-corpus contact-sheet realval prose bench-synth \
 	bench loadtest soak \
 	train checkpoint evaluate serve clean
 
@@ -33,6 +33,8 @@ help:
 	@echo "make test           lint, type-check and run the test suite (installs what it needs)"
 	@echo "make test-paddle    install the paddle extra and run the OCR-engine tests through paddleocr"
 	@echo "make corpus         generate the default training corpus into $(CORPUS)"
+	@echo "make corpus2        generate corpus v2 (document engines) into $(CORPUS2)"
+	@echo "make probe          text-only probe: corpus v2 words scored on data/realval"
 	@echo "make ocr-corpus     run tesseract over the corpus splits (stored beside each page)"
 	@echo "make contact-sheet  draw docs/contact_sheet.png"
 	@echo "make realval        rebuild the real-document validation folder data/realval"
@@ -57,10 +59,19 @@ sysdeps:
 # docker-compose (parses docker-compose.yml where the docker client has no compose plugin).
 # Not in SYS_PKGS, which the image installs too (Dockerfile: `make sysdeps`).
 TEST_SYS_PKGS := prometheus docker-compose
-.PHONY: sysdeps-test k8s-generate
+.PHONY: sysdeps-test sysdeps-corpus k8s-generate
 sysdeps-test:
 	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="$(TEST_SYS_PKGS)"
 unit: sysdeps-test
+
+# The document engines of corpus v2 (models/data/engines) and what WeasyPrint loads; the tests
+# render a page through each. Not in the image, which serves and never renders.
+# libgl1: augraphy's OpenCV (opencv-python, not the headless build) links it.
+CORPUS_SYS_PKGS := libreoffice-writer-nogui libreoffice-calc-nogui gnumeric \
+	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libgl1 libglib2.0-0
+sysdeps-corpus:
+	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="$(CORPUS_SYS_PKGS)"
+unit: sysdeps-corpus
 
 # deploy/k8s/base copies the Prometheus rules and the Grafana dashboards (kustomize reads no
 # file outside its folder): regenerate after editing those; tests/deploy fail while stale.
@@ -86,7 +97,7 @@ locked-venv:
 	touch $(DIR)/.installed
 
 # The locks, one per install path, all for CPython 3.11 on x86-64 Linux:
-#   dev.txt          make serve, make test, make bench, CI (the dev and bench extras)
+#   dev.txt          make serve, make test, make bench, make corpus2, CI (dev, bench, corpus extras)
 #   runtime-cpu.txt  the CPU image; runtime-cuda.txt the CUDA image (PyPI's CUDA build of torch)
 #   paddle.txt       make test-paddle (its own venv: paddlex pins versions the others don't use)
 #   rapidocr.txt     the rapidocr OCR engine; uv.txt  the resolver `make lock` runs
@@ -106,7 +117,7 @@ lock:
 	test -x $(UV) || ($(PYTHON) -m venv $(LOCK_TOOLS)/venv \
 		&& $(LOCK_TOOLS)/venv/bin/pip install -q --require-hashes -r requirements/uv.txt)
 	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
-	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra dev --extra bench \
+	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra dev --extra bench --extra corpus \
 		requirements/build.in requirements/torch-cpu.in -o requirements/dev.txt
 	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml requirements/build.in requirements/torch-cpu.in \
 		-c requirements/dev.txt -o requirements/runtime-cpu.txt
@@ -147,6 +158,17 @@ test-paddle: sysdeps $(PADDLE_VENV)/.installed
 corpus: sysdeps venv
 	$(PY) -m models.data.synth --out $(CORPUS) --per-class $(CORPUS_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
 
+# Corpus v2 (models.data.corpus): our templates laid out by WeasyPrint, LibreOffice and Calc or
+# Gnumeric beside the PIL generator, half of the engine pages scanned through augraphy.
+CORPUS2 ?= data/corpus2
+CORPUS2_PER_CLASS ?= 150
+corpus2: sysdeps sysdeps-corpus venv
+	$(PY) -m models.data.corpus --out $(CORPUS2) --per-class $(CORPUS2_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
+
+# Text-only probe (models.probe): how far a corpus' words carry to the real validation pages.
+probe: venv
+	$(PY) -m models.probe --train $(CORPUS2)/train --eval data/realval
+
 ocr-corpus: sysdeps venv
 	for split in train val test; do $(PY) -m models.data.ocr --data $(CORPUS)/$$split --workers $(WORKERS) || exit 1; done
 
@@ -155,6 +177,10 @@ contact-sheet: sysdeps venv
 
 realval: sysdeps venv
 	$(PY) -m models.data.realdocs --out data/realval
+
+# data/prose/passages.jsonl from installed Debian documentation (models/data/prose_build.py).
+prose: venv
+	$(PY) -m models.data.prose_build
 
 bench-synth: sysdeps venv
 	rm -rf /tmp/docexit-bench-synth

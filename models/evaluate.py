@@ -28,10 +28,10 @@ from tqdm import tqdm
 
 from models.calibration import ece
 from models.checkpoint import load_checkpoint
-from models.data.labels import CLASSES
 from models.data.ocr import ENGINES, make_engine
 from models.dataset import list_pages
 from models.inputs import encode_words, image_tensor
+from models.page_report import answer_ece, class_report, markdown
 from models.policies import make_policy
 from models.runtime import Cascade, Words
 
@@ -74,6 +74,7 @@ def evaluate(
                 "label": label,
                 "full": full.label,
                 "early": early.label,
+                "early_probs": early.probs,
                 "exit": early.exit,
                 "layer": early.layer,
                 "ocr_skipped": early.ocr_skipped,
@@ -137,11 +138,11 @@ def evaluate(
         },
         "encoder_time_ratio": total("early_encoder_s") / total("full_encoder_s"),
         "end_to_end_time_ratio": total("early_e2e_s") / total("full_e2e_s"),
-        "per_class_accuracy": {
-            CLASSES[k]: sum(r["early"] == r["label"] for r in rows if r["label"] == k)
-            / max(1, sum(r["label"] == k for r in rows))
-            for k in sorted({r["label"] for r in rows})
+        "classes": {
+            "full_depth": class_report([r["label"] for r in rows], [r["full"] for r in rows]),
+            "early_exit": class_report([r["label"] for r in rows], [r["early"] for r in rows]),
         },
+        "early_exit_answer_ece": answer_ece([r["early_probs"] for r in rows], labels.tolist()),
     }
 
 
@@ -164,6 +165,9 @@ def render(result: dict[str, Any]) -> str:
         f"policy: {result['policy']}",
         f"encoder time ratio {result['encoder_time_ratio']:.3f}  "
         f"end-to-end time ratio {result['end_to_end_time_ratio']:.3f}",
+        f"ECE of the default policy's answers {result['early_exit_answer_ece']:.4f}",
+        "",
+        markdown(result["classes"]["full_depth"], result["classes"]["early_exit"]),
     ]
     return "\n".join(lines)
 

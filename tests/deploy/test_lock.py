@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # Each lock and the extras it installs (requirements/uv.txt locks only the resolver).
 LOCKS = {
-    "dev.txt": ("dev", "bench"),
+    "dev.txt": ("dev", "bench", "corpus"),
     "runtime-cpu.txt": (),
     "runtime-cuda.txt": (),
     "rapidocr.txt": ("rapidocr",),
