@@ -39,9 +39,14 @@ def answer_ece(probs: Sequence[Sequence[float]], truth: Sequence[int]) -> float:
     return ece(torch.tensor(probs), torch.tensor(truth))
 
 
+def short(name: str) -> str:
+    """A column heading: the first four letters, told apart for the two scientific classes."""
+    return {"scientific_report": "sci.rep", "scientific_publication": "sci.pub"}.get(name, name[:4])
+
+
 def markdown(full: dict[str, Any], early: dict[str, Any]) -> str:
     """Per-class table (full depth and default policy) and the default policy's confusion
-    matrix, classes abbreviated to their first four letters in the columns."""
+    matrix, classes abbreviated by short() in the columns."""
     lines = ["| class | pages | full depth | default policy |", "| --- | --- | --- | --- |"]
     for name, n in full["pages_per_class"].items():
         lines.append(
@@ -54,7 +59,7 @@ def markdown(full: dict[str, Any], early: dict[str, Any]) -> str:
         f"| {100 * early['accuracy']:.1f}% ({100 * early['macro_accuracy']:.1f}%) |"
     )
     columns = sorted({p for row in early["confusion"].values() for p in row}, key=CLASSES.index)
-    lines += ["", "| true \\ answered | " + " | ".join(c[:4] for c in columns) + " |"]
+    lines += ["", "| true \\ answered | " + " | ".join(short(c) for c in columns) + " |"]
     lines.append("| --- |" + " --- |" * len(columns))
     for name, row in early["confusion"].items():
         cells = [str(row.get(c, "")) if c != name else f"**{row.get(c, 0)}**" for c in columns]

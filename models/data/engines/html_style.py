@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from models.data import prose
+from models.data import prose, register
 from models.data.engines.dates import YEAR, day
 
 # Families fontconfig knows on a machine with `make sysdeps` (fc-list : family).
@@ -112,6 +112,7 @@ class Ctx:
     rng: random.Random
     fake: Faker
     theme: Theme
+    label: str  # the class being drawn: it sets the body text's register
     sources: list[prose.Passage] = field(default_factory=list)
     landscape: str | None = None  # "16:9" / "4:3" for slides
     rotated: bool = False  # paper turned sideways (wide spreadsheets)
@@ -122,7 +123,7 @@ class Ctx:
         return f"{h}mm {w}mm" if self.rotated else f"{w}mm {h}mm"
 
     def passage(self, min_words: int = 120, topic: str | None = None) -> prose.Passage:
-        p = prose.passage(self.rng, min_words, topic)
+        p = register.passage(self.rng, self.label, min_words, topic)
         self.sources.append(p)
         return p
 
@@ -160,7 +161,7 @@ def new_ctx(seed: int, label: str) -> Ctx:
     rng = random.Random(f"html:{label}:{seed}")
     fake = _faker(rng.choice(LOCALES))
     fake.seed_instance(rng.randrange(2**32))
-    return Ctx(rng, fake, random_theme(rng))
+    return Ctx(rng, fake, random_theme(rng), label)
 
 
 def logo(ctx: Ctx, size_px: int = 44) -> str:

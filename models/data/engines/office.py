@@ -62,7 +62,7 @@ def build(label: str, seed: int) -> tuple[DocxDocument, dict[str, Any]]:
     if label not in TEMPLATES:
         raise ValueError(f"office engine has no template for {label!r}; it has {labels()}")
     rng = random.Random(f"{ENGINE}:{label}:{seed}")
-    ctx = Ctx(rng=rng, fake=office_text.faker(rng), theme=make_theme(rng))
+    ctx = Ctx(rng=rng, fake=office_text.faker(rng), theme=make_theme(rng), label=label)
     doc = docx.Document()
     setup(doc, ctx.theme, paper=rng.choice(("letter", "letter", "a4")))
     template = rng.choice(TEMPLATES[label])(doc, ctx)

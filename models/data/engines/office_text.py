@@ -8,23 +8,23 @@ import re
 
 from faker import Faker
 
-from models.data import prose
+from models.data import register
 
 FAKER_SOURCE = "faker"
 FAKER_LICENCE = "MIT (Faker, generated)"
 
 
 def passage(
-    rng: random.Random, min_words: int, topic: str | None
+    rng: random.Random, label: str, min_words: int, topic: str | None
 ) -> tuple[str, list[str], str, str]:
-    """(title, paragraphs, source, licence) of coherent prose."""
-    found = prose.passage(rng, min_words=min_words, topic=topic)
+    """(title, paragraphs, source, licence) of a body in the register of `label`."""
+    found = register.passage(rng, label, min_words=min_words, topic=topic)
     return found.title, list(found.paragraphs), found.source, found.licence
 
 
-def sentences(rng: random.Random, n: int) -> tuple[list[str], str, str]:
+def sentences(rng: random.Random, label: str, n: int) -> tuple[list[str], str, str]:
     """n sentences of one passage (a passage, not prose.sentences, so the source is known)."""
-    _, paragraphs, source, licence = passage(rng, max(40, n * 22), None)
+    _, paragraphs, source, licence = passage(rng, label, max(40, n * 22), None)
     found = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p) if s]
     return found[:n], source, licence
 

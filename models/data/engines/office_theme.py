@@ -76,17 +76,20 @@ class Ctx:
     rng: random.Random
     fake: Faker
     theme: Theme
+    label: str  # the class being drawn: it sets the body text's register
     sources: dict[str, str] = field(default_factory=dict)  # source -> licence
     currency: str = "$"
 
     def prose(self, min_words: int = 120, topic: str | None = None) -> tuple[str, list[str]]:
         """(title, paragraphs) of coherent prose; its source is remembered."""
-        title, paragraphs, source, licence = office_text.passage(self.rng, min_words, topic)
+        title, paragraphs, source, licence = office_text.passage(
+            self.rng, self.label, min_words, topic
+        )
         self.sources[source] = licence
         return title, paragraphs
 
     def sentences(self, n: int) -> list[str]:
-        found, source, licence = office_text.sentences(self.rng, n)
+        found, source, licence = office_text.sentences(self.rng, self.label, n)
         self.sources[source] = licence
         return found
 
