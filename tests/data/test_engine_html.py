@@ -13,11 +13,10 @@ import re
 import shutil
 
 import pytest
+from PIL import ImageFile
 
-pytest.importorskip("weasyprint")
-
-from models.data.engines import html  # noqa: E402
-from models.data.labels import CLASSES  # noqa: E402
+from models.data.engines import html
+from models.data.labels import CLASSES
 
 INK_CONTRAST = 60
 INK_SHARE = 0.95
@@ -86,3 +85,11 @@ def test_render_is_deterministic() -> None:
     a, b = html.render("memo", 2), html.render("memo", 2)
     assert [x.text for x in a.words] == [x.text for x in b.words]
     assert a.image.tobytes() == b.image.tobytes()
+
+
+def test_rendering_leaves_pillow_refusing_truncated_files() -> None:
+    """WeasyPrint's import switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on; the engine
+    puts it back, or every later decode in the process (the service's upload checks in the same
+    test run) would accept cut-off images."""
+    html.render("memo", 0)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

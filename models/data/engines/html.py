@@ -10,8 +10,12 @@ one page, and a class's look is set by its first page."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from types import ModuleType
+
+from PIL import ImageFile
 
 from models.data.engines import (
     html_docs,
@@ -81,11 +85,23 @@ def build(label: str, seed: int) -> tuple[str, dict[str, object]]:
 
 
 def to_pdf(document: str) -> bytes:
-    import weasyprint  # imported on first use: loading Pango takes a second
-
+    weasyprint = _weasyprint()
     pdf = weasyprint.HTML(string=document, base_url=None).write_pdf()
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)
+
+
+@functools.cache
+def _weasyprint() -> ModuleType:
+    """WeasyPrint, imported on first use (loading Pango takes a second). Its import switches on
+    Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would make every later decode in the
+    process accept cut-off files (the service's upload checks among them, in one test run):
+    the flag is put back, as our templates embed no raster images."""
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+    return weasyprint
 
 
 def render(label: str, seed: int) -> EnginePage:
