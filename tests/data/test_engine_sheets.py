@@ -4,8 +4,9 @@ through each converter, and the text-layer words agree with the page image.
 Checks as in test_engine_office (word boxes with a letter or digit hold dark pixels), and
 Tesseract recall per converter over its pages >= OCR_ALL_MIN, every page >= OCR_PAGE_MIN. The
 floors are lower than for Word pages: with gridlines printed, Tesseract at this resolution
-(~90 dpi) loses digits that touch cell borders (recall 0.14-0.99 over seeds 0-5; 0.56-0.98 for
-the seed used here)."""
+(~90 dpi) loses digits that touch cell borders (recall 0.14-0.99 over seeds 0-5). A text layer
+that does not match its page reads near 0, far under either floor; the ink check above is the
+per-word one."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from models.data.engines.base import EnginePage
 from tests.data.test_engine_office import RECORD_KEYS, ocr_recall, unlinked_words
 
 SEED = 5
-OCR_PAGE_MIN = 0.4
+OCR_PAGE_MIN = 0.3
 OCR_ALL_MIN = 0.7
 BINARIES = {"gnumeric": ("ssconvert",), "calc": ("soffice", "libreoffice")}
 

@@ -4,6 +4,7 @@ Likert grids, free-text lines and signature fields."""
 from __future__ import annotations
 
 from models.data.engines.html_style import Ctx, esc, logo
+from models.data.engines.vocabulary import SCALES, SURVEY_ITEMS
 
 FIELDS = (
     "First name",
@@ -33,25 +34,6 @@ CHOICES = (
     ("Employment status", ("Full-time", "Part-time", "Self-employed", "Student", "Retired")),
     ("Payment method", ("Credit card", "Bank transfer", "Invoice", "Cheque")),
     ("Request type", ("Access", "Correction", "Deletion", "Other")),
-)
-LIKERT = (
-    ("Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"),
-    ("Very poor", "Poor", "Fair", "Good", "Excellent"),
-    ("Never", "Rarely", "Sometimes", "Often", "Always"),
-)
-STATEMENTS = (
-    "The information I needed was easy to find.",
-    "Staff responded quickly to my request.",
-    "The documentation was clear and complete.",
-    "I would recommend this service.",
-    "The price was fair for the quality provided.",
-    "The process took a reasonable time.",
-    "My questions were answered in full.",
-    "The website was easy to use.",
-    "The training met my expectations.",
-    "I felt my feedback was taken seriously.",
-    "The facilities were clean and accessible.",
-    "The schedule suited my needs.",
 )
 OPEN_QUESTIONS = (
     "What did you like most?",
@@ -138,7 +120,7 @@ def form(ctx: Ctx) -> tuple[str, str]:
 
 def questionnaire(ctx: Ctx) -> tuple[str, str]:
     rng = ctx.rng
-    scale = rng.choice(LIKERT)
+    scale = rng.choice(SCALES)
     title = rng.choice(
         (
             "Customer Satisfaction Survey",
@@ -151,7 +133,7 @@ def questionnaire(ctx: Ctx) -> tuple[str, str]:
     )
     head = "".join(f"<th>{esc(s)}</th>" for s in scale)
     rows = ""
-    for i, statement in enumerate(rng.sample(STATEMENTS, rng.randint(5, 9))):
+    for i, statement in enumerate(rng.sample(SURVEY_ITEMS, rng.randint(5, 9))):
         picked = rng.randrange(len(scale)) if rng.random() < 0.6 else -1
         cells = "".join(f"<td>{_box('radio', j == picked)}</td>" for j in range(len(scale)))
         rows += f"<tr><th>{i + 1}. {esc(statement)}</th>{cells}</tr>"

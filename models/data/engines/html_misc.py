@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models.data.engines.html_style import HAND, SANS, Ctx, esc
+from models.data.engines.html_style import Ctx, esc
+from models.data.engines.vocabulary import HAND, SANS
 
 
 def note(ctx: Ctx) -> tuple[str, str]:

@@ -4,7 +4,8 @@ advertisements/flyers (big headline, picture, offer, call to action)."""
 from __future__ import annotations
 
 from models.data.engines.html_art import photo
-from models.data.engines.html_style import HAND, SANS, Ctx, esc, logo
+from models.data.engines.html_style import Ctx, esc, logo
+from models.data.engines.vocabulary import HAND, SANS
 
 PAPERS = (
     "The Daily Ledger",

@@ -4,7 +4,8 @@ sidebar or plain), a large title, bullets, and a picture or chart block."""
 from __future__ import annotations
 
 from models.data.engines.html_art import chart, photo
-from models.data.engines.html_style import SANS, Ctx, esc, logo
+from models.data.engines.html_style import Ctx, esc, logo
+from models.data.engines.vocabulary import SANS
 
 
 def slide(ctx: Ctx) -> tuple[str, str]:

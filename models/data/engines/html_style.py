@@ -12,45 +12,8 @@ from faker import Faker
 
 from models.data import prose, register
 from models.data.engines.dates import YEAR, day
+from models.data.engines.vocabulary import MONO, SANS, SERIF
 
-# Families fontconfig knows on a machine with `make sysdeps` (fc-list : family).
-SANS = (
-    "Liberation Sans",
-    "Open Sans",
-    "Lato",
-    "Roboto",
-    "Carlito",
-    "Cantarell",
-    "DejaVu Sans",
-    "Nimbus Sans",
-    "FreeSans",
-    "URW Gothic",
-    "Roboto Condensed",
-    "Liberation Sans Narrow",
-)
-SERIF = (
-    "Liberation Serif",
-    "Caladea",
-    "Linux Libertine O",
-    "EB Garamond",
-    "DejaVu Serif",
-    "Nimbus Roman",
-    "P052",
-    "C059",
-    "FreeSerif",
-    "URW Bookman",
-)
-MONO = ("Liberation Mono", "DejaVu Sans Mono", "Noto Mono", "Nimbus Mono PS", "FreeMono")
-HAND = (
-    "Breip",
-    "DkgHandwriting",
-    "femkeklaver",
-    "Comic Neue",
-    "Humor Sans",
-    "Delphine",
-    "Steve",
-    "Rufscript",
-)
 LOCALES = ("en_US", "en_US", "en_GB", "en_CA", "en_AU", "en_IE")
 PORTRAIT = {"A4": (210.0, 297.0), "letter": (215.9, 279.4)}  # mm
 LANDSCAPE = {"16:9": (297.0, 167.06), "4:3": (254.0, 190.5)}

@@ -12,6 +12,7 @@ from models.data.engines.office_letters import company, letterhead
 from models.data.engines.office_paragraphs import cell_text, para, rule, run
 from models.data.engines.office_tables import cell_borders, cell_margins, shade, table
 from models.data.engines.office_theme import Ctx
+from models.data.engines.vocabulary import SCALES, SURVEY_ITEMS
 
 EMPTY, TICKED = "☐", "☑"
 FORM_CHOICES = (
@@ -165,8 +166,8 @@ def questionnaire(doc: DocxDocument, ctx: Ctx) -> str:
         align="center",
         after=10,
     )
-    scale = rng.choice(words.SCALES)
-    items = rng.sample(words.SURVEY_ITEMS, rng.randint(5, 8))
+    scale = rng.choice(SCALES)
+    items = rng.sample(SURVEY_ITEMS, rng.randint(5, 8))
     para(
         doc,
         f"Section A. Please rate each statement ({scale[0]} to {scale[-1]}).",

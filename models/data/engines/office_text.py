@@ -116,29 +116,6 @@ SHALL = (
     "encrypt all stored personal data",
 )
 VERIFY = ("Test", "Inspection", "Analysis", "Demonstration")
-SURVEY_ITEMS = (
-    "The information I received was clear and easy to understand.",
-    "Staff were friendly and helpful.",
-    "I was able to get an appointment at a convenient time.",
-    "The online booking system was easy to use.",
-    "My questions were answered promptly.",
-    "The facilities were clean and well maintained.",
-    "I would recommend this service to a friend or colleague.",
-    "The training content was relevant to my work.",
-    "The pace of the session was appropriate.",
-    "I feel valued for the work I do.",
-    "I have the tools I need to do my job well.",
-    "Communication between teams is effective.",
-    "The product met my expectations.",
-    "The price represents good value for money.",
-    "Delivery arrived on the date promised.",
-)
-SCALES = (
-    ("Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"),
-    ("Very poor", "Poor", "Fair", "Good", "Excellent"),
-    ("Never", "Rarely", "Sometimes", "Often", "Always"),
-    ("1", "2", "3", "4", "5"),
-)
 FORM_TITLES = (
     "Employee Information Form",
     "Change of Address Request",

@@ -11,22 +11,8 @@ from typing import Any
 from faker import Faker
 
 from models.data.engines import office_text
+from models.data.engines.vocabulary import CONDENSED, SANS, SERIF
 
-# Families LibreOffice finds through fontconfig (Debian font packages of `make sysdeps`).
-SERIF = ("Liberation Serif", "Caladea", "Linux Libertine O", "EB Garamond", "DejaVu Serif", "P052")
-SANS = (
-    "Liberation Sans",
-    "Carlito",
-    "Open Sans",
-    "Lato",
-    "Roboto",
-    "DejaVu Sans",
-    "Cantarell",
-    "Linux Biolinum O",
-    "Nimbus Sans",
-    "URW Gothic",
-)
-CONDENSED = ("Roboto Condensed", "Liberation Sans Narrow", "Open Sans Condensed")
 # Corporate accents, dark enough that white text on them stays readable in grayscale.
 ACCENTS = (
     "1F3864",

@@ -14,7 +14,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models.data.engines.office_theme import ACCENTS, LIGHTS, SANS, SERIF
+from models.data.engines.office_theme import ACCENTS, LIGHTS
+from models.data.engines.vocabulary import SANS, SERIF
 
 THIN, MEDIUM = Side(style="thin", color="808080"), Side(style="medium", color="000000")
 
