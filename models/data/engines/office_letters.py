@@ -105,7 +105,7 @@ def letter(doc: DocxDocument, ctx: Ctx) -> str:
     if rng.random() < 0.7:
         para(doc, f"{rng.choice(('Re:', 'Subject:', 'RE:'))} {title}", bold=True, after=10)
     para(doc, f"Dear {rng.choice(('Mr.', 'Ms.', 'Dr.'))} {name.split()[-1]},", after=8)
-    align = "justify" if th.justify else "left"
+    align = th.align
     for text in paragraphs:
         p = para(doc, text, align=align, after=8)
         if rng.random() < 0.2:
@@ -164,7 +164,7 @@ def memo(doc: DocxDocument, ctx: Ctx) -> str:
             run(p, f"\t{value}")
     rule(para(doc, "", after=12), th.accent if kind != "tabbed" else "000000", 12)
     for i, text in enumerate(paragraphs):
-        para(doc, text, align="justify" if th.justify else "left", after=8)
+        para(doc, text, align=th.align, after=8)
         if i == 0 and rng.random() < 0.4:
             for item in ctx.sentences(rng.randint(2, 4)):
                 p = doc.add_paragraph(item, style="List Bullet")

@@ -13,7 +13,7 @@ from models.data.engines import office_text as words
 from models.data.engines.dates import YEAR, day
 from models.data.engines.office_paragraphs import cell_text, para, run
 from models.data.engines.office_tables import cell_margins, shade, table
-from models.data.engines.office_theme import Ctx
+from models.data.engines.office_theme import Ctx, Theme
 
 REPORT_KINDS = ("Technical Report", "Research Report", "Internal Report", "Project Report")
 UNITS = ("Department of", "Laboratory for", "Institute of", "Centre for")
@@ -48,15 +48,7 @@ def specification(doc: DocxDocument, ctx: Ctx) -> str:
     number = 0
     for title in ("Scope", "Applicable documents", "Requirements"):
         number += 1
-        para(
-            doc,
-            f"{number}  {title}",
-            bold=True,
-            size=th.size + 2,
-            font=th.heading,
-            before=8,
-            after=4,
-        )
+        _section(doc, th, f"{number}  {title}")
         if title == "Requirements":
             break
         for j, text in enumerate(ctx.sentences(rng.randint(2, 3))):
@@ -81,16 +73,8 @@ def specification(doc: DocxDocument, ctx: Ctx) -> str:
         )
         for j, value in enumerate(values):
             cell_text(req.cell(i, j), value, size=th.size - 1)
-    para(
-        doc,
-        f"{number + 1}  Verification",
-        bold=True,
-        size=th.size + 2,
-        font=th.heading,
-        before=10,
-        after=4,
-    )
-    para(doc, " ".join(ctx.sentences(3)), align="justify" if th.justify else "left")
+    _section(doc, th, f"{number + 1}  Verification", before=10)
+    para(doc, " ".join(ctx.sentences(3)), align=th.align)
     return "specification/numbered"
 
 
@@ -165,16 +149,8 @@ def scientific_report(doc: DocxDocument, ctx: Ctx) -> str:
     run(p, " ".join(ctx.sentences(3)), size=th.size - 0.5)
     heads = iter(("Introduction", "Method", "Results", "Discussion"))
     for number, text in enumerate(paragraphs[:3], 1):
-        para(
-            doc,
-            f"{number}. {next(heads)}",
-            bold=True,
-            size=th.size + 1.5,
-            font=th.heading,
-            before=8,
-            after=4,
-        )
-        para(doc, text, align="justify" if th.justify else "left", after=6)
+        _section(doc, th, f"{number}. {next(heads)}", step=1.5)
+        para(doc, text, align=th.align, after=6)
         if number == 2:
             if rng.random() < 0.5:
                 doc.add_picture(io.BytesIO(_chart(ctx)), width=Inches(rng.choice((3.5, 4.5))))
@@ -230,3 +206,8 @@ def _caption(ctx: Ctx) -> str:
     group = rng.choice(("condition", "sample", "configuration", "site", "batch", "treatment group"))
     stat = rng.choice(("mean", "median"))
     return f"{quantity} by {group} ({rng.randint(3, 40)} runs, {stat} values)."
+
+
+def _section(doc: DocxDocument, th: Theme, text: str, step: float = 2, before: float = 8) -> None:
+    """A numbered section heading: bold, in the heading face, `step` points above the body."""
+    para(doc, text, bold=True, size=th.size + step, font=th.heading, before=before, after=4)

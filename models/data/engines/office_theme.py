@@ -39,6 +39,11 @@ class Theme:
     margin: float  # inches
     justify: bool
 
+    @property
+    def align(self) -> str:
+        """Body-text alignment: justified or ragged right, as the theme was drawn."""
+        return "justify" if self.justify else "left"
+
 
 def make_theme(rng: random.Random) -> Theme:
     body = rng.choice(SERIF + SANS + SANS)  # sans faces dominate modern office documents
