@@ -10,9 +10,12 @@ WORKERS ?= 2
 CORPUS ?= data/synth
 CORPUS_PER_CLASS ?= 500
 SEED ?= 0
-CONFIG ?= configs/default.toml
-RUN ?= runs/default
+# The shipped checkpoint's recipe: corpus v2 plus real pages (configs/corpus2.toml).
+CONFIG ?= configs/corpus2.toml
+RUN ?= runs/corpus2
 CHECKPOINT ?= models/checkpoints/default
+CORPUS2 ?= data/corpus2
+CORPUS2_PER_CLASS ?= 150
 
 # Debian packages: OCR, Redis (the service tests start their own), and the fonts the page
 # generator draws with (hand-like ones included).
@@ -24,7 +27,7 @@ SYS_PKGS := tesseract-ocr tesseract-ocr-eng redis-server \
 	fonts-humor-sans fonts-comic-neue
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus corpus2 probe ocr-corpus contact-sheet realval prose bench-synth \
+.PHONY: help sysdeps venv test test-paddle lint typecheck unit corpus corpus2 probe ocr-corpus contact-sheet realtrain realval prose bench-synth \
 	bench loadtest soak \
 	train checkpoint evaluate serve clean
 
@@ -32,11 +35,12 @@ help:
 	@echo "make serve          run the service on $(HOST):$(PORT) with $(CHECKPOINT)"
 	@echo "make test           lint, type-check and run the test suite (installs what it needs)"
 	@echo "make test-paddle    install the paddle extra and run the OCR-engine tests through paddleocr"
-	@echo "make corpus         generate the default training corpus into $(CORPUS)"
+	@echo "make corpus         generate the PIL generator's corpus into $(CORPUS)"
 	@echo "make corpus2        generate corpus v2 (document engines) into $(CORPUS2)"
 	@echo "make probe          text-only probe: corpus v2 words scored on data/realval"
 	@echo "make ocr-corpus     run tesseract over the corpus splits (stored beside each page)"
 	@echo "make contact-sheet  draw docs/contact_sheet.png"
+	@echo "make realtrain      build the real training pages data/realtrain (+ held-out data/realcal)"
 	@echo "make realval        rebuild the real-document validation folder data/realval"
 	@echo "make bench-synth    measure generator pages/s with $(WORKERS) workers"
 	@echo "make train          train the multi-exit model ($(CONFIG) -> $(RUN))"
@@ -97,7 +101,8 @@ locked-venv:
 	touch $(DIR)/.installed
 
 # The locks, one per install path, all for CPython 3.11 on x86-64 Linux:
-#   dev.txt          make serve, make test, make bench, make corpus2, CI (dev, bench, corpus extras)
+#   dev.txt          make serve, make test, make bench, make corpus2, make train, CI (dev, bench,
+#                    corpus, train extras)
 #   runtime-cpu.txt  the CPU image; runtime-cuda.txt the CUDA image (PyPI's CUDA build of torch)
 #   paddle.txt       make test-paddle (its own venv: paddlex pins versions the others don't use)
 #   rapidocr.txt     the rapidocr OCR engine; uv.txt  the resolver `make lock` runs
@@ -117,7 +122,7 @@ lock:
 	test -x $(UV) || ($(PYTHON) -m venv $(LOCK_TOOLS)/venv \
 		&& $(LOCK_TOOLS)/venv/bin/pip install -q --require-hashes -r requirements/uv.txt)
 	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
-	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra dev --extra bench --extra corpus \
+	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml --extra dev --extra bench --extra corpus --extra train \
 		requirements/build.in requirements/torch-cpu.in -o requirements/dev.txt
 	$(UV_COMPILE) $(TORCH_CPU_SOURCE) pyproject.toml requirements/build.in requirements/torch-cpu.in \
 		-c requirements/dev.txt -o requirements/runtime-cpu.txt
@@ -160,8 +165,6 @@ corpus: sysdeps venv
 
 # Corpus v2 (models.data.corpus): our templates laid out by WeasyPrint, LibreOffice and Calc or
 # Gnumeric beside the PIL generator, half of the engine pages scanned through augraphy.
-CORPUS2 ?= data/corpus2
-CORPUS2_PER_CLASS ?= 150
 corpus2: sysdeps sysdeps-corpus venv
 	$(PY) -m models.data.corpus --out $(CORPUS2) --per-class $(CORPUS2_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
 
@@ -174,6 +177,16 @@ ocr-corpus: sysdeps venv
 
 contact-sheet: sysdeps venv
 	$(PY) -m models.data.contact_sheet --out docs/contact_sheet.png
+
+# Real training pages (models/data/realtrain_sources.json), OCR'd as the service reads pages.
+# Every 4th document per class goes to data/realcal instead: real pages for calibration and
+# operating points that training never sees.
+realtrain: sysdeps venv
+	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="ghostscript npm"
+	$(PY) -m models.data.realdocs --sources models/data/realtrain_sources.json \
+		--out data/realtrain --hold-out data/realcal
+	$(PY) -m models.data.ocr --data data/realtrain --workers $(WORKERS)
+	$(PY) -m models.data.ocr --data data/realcal --workers $(WORKERS)
 
 # PostScript papers go through ghostscript; npm fetches the pool's npm sources (--hash-only).
 realval: sysdeps venv
@@ -189,16 +202,25 @@ bench-synth: sysdeps venv
 	$(PY) -m models.data.synth --out /tmp/docexit-bench-synth --per-class 40 --seed 1 --workers $(WORKERS)
 	rm -rf /tmp/docexit-bench-synth
 
+# The recipe's data is made first where it is missing: corpus v2 and the real pages.
 train: sysdeps venv
+	test -f $(CORPUS2)/corpus.json || $(MAKE) --no-print-directory corpus2
+	test -f data/realtrain/manifest.json || $(MAKE) --no-print-directory realtrain
 	$(PY) -m models.train --config $(CONFIG) --out $(RUN)
 
+# Temperatures and operating points come from CALIBRATION: one or more folders of class folders
+# (rendered pages and real ones training never saw).
+CALIBRATION ?= $(CORPUS2)/val data/realcal
 checkpoint: sysdeps venv
-	$(PY) -m models.data.ocr --data $(CORPUS)/val --band 0.35 --workers $(WORKERS)
-	$(PY) -m models.calibrate --run $(RUN) --data $(CORPUS)/val --out $(CHECKPOINT)
-	$(PY) -m models.operating_points --checkpoint $(CHECKPOINT) --data $(CORPUS)/val
+	for folder in $(CALIBRATION); do \
+		$(PY) -m models.data.ocr --data $$folder --workers $(WORKERS) || exit 1; \
+		$(PY) -m models.data.ocr --data $$folder --band 0.35 --workers $(WORKERS) || exit 1; \
+	done
+	$(PY) -m models.calibrate --run $(RUN) --data $(CALIBRATION) --out $(CHECKPOINT)
+	$(PY) -m models.operating_points --checkpoint $(CHECKPOINT) --data $(CALIBRATION)
 
 evaluate: sysdeps venv
-	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data $(CORPUS)/test --json
+	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data $(CORPUS2)/test --json
 	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data data/realval --json
 
 # One process by default; SERVE_WORKERS=N runs N uvicorn workers sharing metrics through

@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from models.calibration import calibrate
 from models.checkpoint import load_checkpoint, save_checkpoint, update_card
 from models.collect import ExitOutputs, collect
-from models.dataset import PageDataset
+from models.dataset import PageDataset, Roots, model_pages
 from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
 from models.pretrained import minilm_state_dict
 
@@ -42,7 +42,7 @@ def load_run(run: Path) -> tuple[MultiExitLayoutLMv3, dict[str, Any]]:
 
 def val_pages(
     model: MultiExitLayoutLMv3,
-    data: Path,
+    data: Roots,
     per_class: int | None,
     band: float | None = None,
     band_part: str = "top",
@@ -50,23 +50,14 @@ def val_pages(
     """Validation pages as the service sees them: through stored OCR text where present, and
     with `band`, the words of each page's top band (band_part "top") or of its two OCR calls
     together (band_part "joined"): see models.dataset."""
-    c = model.config
-    return PageDataset(
-        data,
-        image_size=c.image_size,
-        pixels=c.pixels,
-        page_fit=c.page_fit,
-        max_tokens=c.max_text_tokens,
-        ocr_mix=1.0,
-        band=band,
-        band_part=band_part,
-        per_class=per_class,
+    return model_pages(
+        data, model.config, ocr_mix=1.0, band=band, band_part=band_part, per_class=per_class
     )
 
 
 def val_outputs(
     model: MultiExitLayoutLMv3,
-    data: Path,
+    data: Roots,
     per_class: int | None,
     band: float | None = None,
     band_part: str = "top",
@@ -83,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m models.calibrate", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--run", type=Path, required=True, help="training run folder")
-    parser.add_argument("--data", type=Path, required=True, help="validation split (class folders)")
+    parser.add_argument(
+        "--data", type=Path, nargs="+", required=True, help="validation folders (class folders)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
     parser.add_argument("--per-class", type=int, help="validation pages per class (default: all)")
     parser.add_argument("--name", default="docexit-minilm-multiexit")
@@ -92,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     model, summary = load_run(args.run)
     training = {k: summary[k] for k in ("steps", "train_pages", "val_pages", "seconds", "history")}
     training |= {"data": summary["config"]["data"], "train": summary["config"]["train"]}
+    training |= {k: summary[k] for k in ("train_parts",) if k in summary}
     save_checkpoint(model, {"name": args.name, "version": VERSION, "training": training}, args.out)
     model, _ = load_checkpoint(args.out)  # calibrate the weights as shipped (int8 storage)
     outputs = val_outputs(model, args.data, args.per_class)
@@ -115,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         "mean ECE over exits %.4f -> %.4f (%.0f%% lower)", before, after, 100 * (1 - after / before)
     )
     calibration = {
-        "data": str(args.data),
+        "data": [str(d) for d in args.data],
         "pages": len(outputs.labels),
         "per_exit": report,
         "mean_ece_before": before,

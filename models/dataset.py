@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from torch.utils.data import Dataset
 from models.bands import Words, band_cut, join, words_above
 from models.data.labels import CLASS_TO_ID, CLASSES
 from models.inputs import TextInputs, encode_words, image_tensor, pad_text
+from models.multiexit import MultiExitConfig
 
 
 @dataclass
@@ -33,12 +35,23 @@ class Example:
     ocr: bool  # text from real OCR rather than ground truth
 
 
-def list_pages(root: Path, per_class: int | None = None) -> list[tuple[Path, int]]:
-    """(png, label) pairs of a folder of class folders, sorted; at most per_class per class."""
+Roots = Path | Sequence[Path]
+
+
+def as_roots(root: Roots) -> list[Path]:
+    return [root] if isinstance(root, Path) else list(root)
+
+
+def list_pages(
+    root: Roots, per_class: int | None = None, labels: Sequence[str] = CLASSES
+) -> list[tuple[Path, int]]:
+    """(png, label) pairs of one or more folders of class folders, sorted; at most per_class
+    per class and folder; only the classes in `labels`."""
     pages = []
-    for label in CLASSES:
-        files = sorted((root / label).glob("*.png"))
-        pages += [(p, CLASS_TO_ID[label]) for p in files[:per_class]]
+    for folder in as_roots(root):
+        for label in labels:
+            files = sorted((folder / label).glob("*.png"))
+            pages += [(p, CLASS_TO_ID[label]) for p in files[:per_class]]
     if not pages:
         raise FileNotFoundError(f"no page images under {root}/<class>/*.png")
     return pages
@@ -56,6 +69,9 @@ def page_words(
     if truth.exists():
         words = json.loads(truth.read_text())["words"]
         return [w["text"] for w in words], [w["box"] for w in words], False
+    if ocr_file.exists():  # a real page has no ground truth: OCR is all there is
+        words = json.loads(ocr_file.read_text())["words"]
+        return [w["text"] for w in words], [w["box"] for w in words], True
     return [], [], False
 
 
@@ -76,7 +92,7 @@ def band_words(png: Path, band: float, engine: str = "tesseract") -> tuple[Words
 class PageDataset(Dataset[Example]):
     def __init__(
         self,
-        root: Path,
+        root: Roots,
         *,
         image_size: int,
         max_tokens: int,
@@ -87,11 +103,14 @@ class PageDataset(Dataset[Example]):
         band: float | None = None,
         band_part: str = "top",
         per_class: int | None = None,
+        labels: Sequence[str] = CLASSES,
         seed: int = 0,
     ) -> None:
         if band_part not in ("top", "joined"):
             raise ValueError(f"band_part must be 'top' or 'joined', not {band_part!r}")
-        self.pages = list_pages(root, per_class)
+        self.root = root
+        self.labels = tuple(labels)
+        self.pages = list_pages(root, per_class, labels)
         self.image_size, self.max_tokens, self.pixels = image_size, max_tokens, pixels
         self.page_fit = page_fit
         self.ocr_mix, self.band_mix, self.seed, self.epoch = ocr_mix, band_mix, seed, 0
@@ -126,6 +145,44 @@ class PageDataset(Dataset[Example]):
         text = encode_words(words, boxes, image.size, self.max_tokens, self.page_fit)
         pixels = image_tensor(image, self.image_size, self.pixels, self.page_fit)
         return Example(pixels, text, label, from_ocr)
+
+
+def model_pages(root: Roots, config: MultiExitConfig, **options: Any) -> PageDataset:
+    """The pages of `root` encoded as a model of `config` reads them (image size and encoding,
+    page fit, text budget); `options` are PageDataset's own."""
+    return PageDataset(
+        root,
+        image_size=config.image_size,
+        pixels=config.pixels,
+        page_fit=config.page_fit,
+        max_tokens=config.max_text_tokens,
+        **options,
+    )
+
+
+class Repeated(Dataset[Example]):
+    """Several page datasets as one, each repeated a whole number of times per epoch: a few
+    hundred real pages weigh as much as thousands of rendered ones. Each repeat of a page draws
+    its own OCR/band choice, from (epoch, repeat) so that runs reproduce and resume."""
+
+    def __init__(self, parts: list[tuple[PageDataset, int]]) -> None:
+        if any(times < 1 for _, times in parts):
+            raise ValueError("every part repeats at least once")
+        self.parts = parts
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return sum(len(part) * times for part, times in self.parts)
+
+    def __getitem__(self, i: int) -> Example:
+        for part, times in self.parts:
+            size = len(part)
+            if i < size * times:
+                repeat, j = divmod(i, size)
+                part.epoch = self.epoch * times + repeat
+                return part[j]
+            i -= size * times
+        raise IndexError(i)
 
 
 def collate(batch: list[Example]) -> dict[str, Tensor]:

@@ -34,6 +34,8 @@ from torch import Tensor, nn
 from transformers import LayoutLMv3Config, LayoutLMv3Model
 from transformers.models.layoutlmv3.modeling_layoutlmv3 import LayoutLMv3Encoder
 
+from models.image_stem import STRIDE, Lite0Trunk
+
 # transformers 5.24 moved LayoutLMv3's relative attention biases out of the attention layer: the
 # encoder sums the 1D and 2D tables once, divides them by sqrt(head size) and hands every layer
 # one `position_bias`. 5.20-5.23 passed the two tables as `rel_pos` and `rel_2d_pos` and divided
@@ -78,6 +80,9 @@ class MultiExitConfig:
     vision_readout: str = "mean"
     grid_dim: int = 8
     backbone_path: str | None = None  # a local Hugging Face LayoutLMv3 folder, e.g. layoutlmv3-base
+    # Image patch embedding: "patch" (LayoutLMv3's linear patches) or "lite0" (EfficientNet-Lite0's
+    # pretrained trunk, stride 32: models.image_stem).
+    image_stem: str = "patch"
 
     def __post_init__(self) -> None:
         self.embedding_exits = tuple(self.embedding_exits)
@@ -85,6 +90,10 @@ class MultiExitConfig:
             raise ValueError(
                 f"vision_readout must be 'mean' or 'grid', not {self.vision_readout!r}"
             )
+        if self.image_stem not in ("patch", "lite0"):
+            raise ValueError(f"image_stem must be 'patch' or 'lite0', not {self.image_stem!r}")
+        if self.image_stem == "lite0" and self.patch_size != STRIDE:
+            raise ValueError(f"image_stem 'lite0' has stride {STRIDE}: set patch_size = {STRIDE}")
         if self.head not in ("ramp", "gate"):
             raise ValueError(f"head must be 'ramp' or 'gate', not {self.head!r}")
         bad = set(self.embedding_exits) - {"vision_avg", "text_avg", "concat"}
@@ -235,6 +244,8 @@ class MultiExitLayoutLMv3(nn.Module):
         else:
             self.backbone = LayoutLMv3Model(config.backbone_config())
         d, k, p = config.hidden_size, config.num_labels, config.dropout
+        if config.image_stem == "lite0":  # same [B, d, 7, 7] grid as the 32 px patches
+            self.backbone.patch_embed.add_module("proj", Lite0Trunk(d, config.pixels))
         out = k if config.head == "ramp" else 1
         heads: dict[str, ExitHead] = {}
         readouts: dict[str, GridReadout] = {}
@@ -268,6 +279,11 @@ class MultiExitLayoutLMv3(nn.Module):
         c.pixels = "signed"  # what its pretrained patch embedding was trained on
         c.vision_exits = c.mm_exits = None
         c.__post_init__()
+
+    def image_trunk(self) -> Lite0Trunk | None:
+        """The pretrained convolutional patch embedding, when image_stem is "lite0"."""
+        proj = self.backbone.patch_embed.proj
+        return proj if isinstance(proj, Lite0Trunk) else None
 
     # -- embeddings (the backbone's own) ---------------------------------------------------
     def embed_image(self, pixel_values: Tensor) -> Tensor:

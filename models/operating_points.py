@@ -23,7 +23,7 @@ from PIL import Image
 from models.calibrate import val_outputs, val_pages
 from models.checkpoint import load_checkpoint, update_card
 from models.data.ocr import TesseractEngine
-from models.dataset import list_pages
+from models.dataset import Roots, list_pages
 from models.latency import measure_latency
 from models.policies import (
     GlobalThreshold,
@@ -138,7 +138,7 @@ def sweep(
     return points
 
 
-def band_filled(model: Any, data: Path, per_class: int | None, band: float) -> list[bool]:
+def band_filled(model: Any, data: Roots, per_class: int | None, band: float) -> list[bool]:
     """Per validation page: does its top band alone fill the model's text budget?"""
     pages = val_pages(model, data, per_class, band)
     limit = model.config.max_text_tokens
@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m models.operating_points", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help="validation split")
+    parser.add_argument(
+        "--data", type=Path, nargs="+", required=True, help="validation folders (class folders)"
+    )
     parser.add_argument("--per-class", type=int)
     parser.add_argument("--latency-pages", type=int, default=16, help="pages timed with real OCR")
     parser.add_argument(

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file
 from torch import Tensor
 
+from models.image_stem import Lite0Trunk
 from models.inputs import minilm_dir
 
 WORD_EMBEDDINGS = "backbone.embeddings.word_embeddings.weight"
@@ -78,4 +79,5 @@ def init_image_embeddings(backbone: Any) -> None:
     grid = int(round((bb.pos_embed.shape[1] - 1) ** 0.5))
     with torch.no_grad():
         bb.pos_embed.copy_(sincos_2d(grid, bb.pos_embed.shape[2]))
-        bb.patch_embed.proj.weight.mul_(0.1)
+        proj = bb.patch_embed.proj
+        (proj.out if isinstance(proj, Lite0Trunk) else proj).weight.mul_(0.1)

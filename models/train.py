@@ -26,7 +26,9 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from models.collect import collect
-from models.dataset import PageDataset, collate
+from models.data.labels import CLASSES
+from models.dataset import PageDataset, Repeated, collate, model_pages
+from models.image_stem import imagenet_state, load_imagenet
 from models.losses import exit_weights, joint_loss
 from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
 from models.pretrained import WORD_EMBEDDINGS, init_image_embeddings, minilm_state_dict
@@ -66,6 +68,16 @@ def build_model(cfg: TrainConfig) -> tuple[MultiExitLayoutLMv3, set[str]]:
         assert not unexpected, unexpected
         fresh |= set(missing)
         init_image_embeddings(model.backbone)
+    trunk = model.image_trunk()
+    if trunk is not None:  # ImageNet features; the 1x1 conv to d is ours
+        load_imagenet(trunk, imagenet_state())
+        fresh -= {f"backbone.patch_embed.proj.{n}" for n, _ in trunk.named_parameters()}
+        fresh |= {f"backbone.patch_embed.proj.out.{n}" for n, _ in trunk.out.named_parameters()}
+        if cfg.opt("freeze_image_stem", False):
+            # ImageNet features as they are: rendered pages cannot teach them generator-only
+            # cues, and no gradient through the trunk makes a CPU step several times cheaper.
+            for part in (trunk.stem, trunk.blocks):
+                part.requires_grad_(False)
     if cfg.opt("freeze_word_embeddings", True):
         dict(model.named_parameters())[WORD_EMBEDDINGS].requires_grad_(False)
     return model, fresh
@@ -83,6 +95,32 @@ def params_up_to(model: MultiExitLayoutLMv3) -> dict[str, float]:
     return out
 
 
+def training_pages(cfg: TrainConfig, mc: MultiExitConfig) -> Repeated:
+    """The corpus' train split, plus real pages (`[data] real`: folders of class folders whose
+    pages carry stored OCR only). Real pages repeat per class, towards `real_per_class` pages an
+    epoch and at most `real_repeat` times: the classes real documents are easy to find in (manuals,
+    reports) must not drown the rare ones."""
+    d = cfg.data
+
+    def pages(root: Path, **kw: Any) -> PageDataset:
+        return model_pages(root, mc, band_mix=d.get("band_mix", 0.0), seed=cfg.seed, **kw)
+
+    corpus = pages(
+        Path(d.get("root", "data/synth")) / "train",
+        ocr_mix=d.get("ocr_mix", 0.0),
+        per_class=d.get("train_per_class"),
+    )
+    most, target = int(d.get("real_repeat", 1)), int(d.get("real_per_class", 0))
+    real = []
+    for root in d.get("real", []):
+        for label in CLASSES:
+            if not list((Path(root) / label).glob("*.png")):
+                continue
+            part = pages(Path(root), ocr_mix=1.0, labels=[label])
+            real.append((part, max(1, min(most, round(target / len(part))) if target else most)))
+    return Repeated([(corpus, 1), *real])
+
+
 def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -98,27 +136,8 @@ def train(
     mc = model.config
     d = cfg.data
     root = Path(d.get("root", "data/synth"))
-    train_set = PageDataset(
-        root / "train",
-        image_size=mc.image_size,
-        pixels=mc.pixels,
-        page_fit=mc.page_fit,
-        max_tokens=mc.max_text_tokens,
-        ocr_mix=d.get("ocr_mix", 0.0),
-        band_mix=d.get("band_mix", 0.0),
-        per_class=d.get("train_per_class"),
-        seed=cfg.seed,
-    )
-    val_set = PageDataset(
-        root / "val",
-        image_size=mc.image_size,
-        pixels=mc.pixels,
-        page_fit=mc.page_fit,
-        max_tokens=mc.max_text_tokens,
-        ocr_mix=0.0,
-        per_class=d.get("val_per_class"),
-        seed=cfg.seed,
-    )
+    train_set = training_pages(cfg, mc)
+    val_set = model_pages(root / "val", mc, per_class=d.get("val_per_class"), seed=cfg.seed)
     bs, epochs = int(cfg.opt("batch_size", 16)), int(cfg.opt("epochs", 3))
     per_epoch = math.ceil(len(train_set) / bs)
     total = per_epoch * epochs  # the schedule's length; --max-steps only stops early
@@ -209,6 +228,11 @@ def train(
         "config": {"seed": cfg.seed, "data": cfg.data, "model": mc.to_dict(), "train": cfg.train},
         "steps": step,
         "train_pages": len(train_set),
+        "train_parts": [
+            {"root": str(part.root), "label": label, "pages": len(part), "repeat": times}
+            for part, times in train_set.parts
+            for label in [part.labels[0] if len(part.labels) == 1 else "all"]
+        ],
         "val_pages": len(val_set),
         "seconds": round(seconds, 1),
         "history": history,

@@ -132,6 +132,35 @@ def write_readme(out: Path, records: list[dict[str, Any]]) -> None:
     (out / "README.md").write_text("\n".join(lines))
 
 
+def hold_out(out: Path, held: Path, every: int = 4) -> list[dict[str, Any]]:
+    """Move whole documents of the built folder ``out`` to ``held``: per class, every
+    ``every``-th document in order of source hash, so that calibration and operating points see
+    real pages that training never saw (a class with fewer documents keeps them all). Pages
+    move with their stored OCR; each folder's manifest lists its own pages. Returns the records
+    moved."""
+    records = json.loads((out / "manifest.json").read_text())
+    moved_ids: set[str] = set()
+    for label in sorted({r["class"] for r in records}):
+        docs = sorted({r["sha256_source"] for r in records if r["class"] == label})
+        chosen = set(docs[every - 1 :: every])
+        moved_ids |= {
+            r["id"] for r in records if r["class"] == label and r["sha256_source"] in chosen
+        }
+    moved = [r for r in records if r["id"] in moved_ids]
+    for r in moved:
+        for source in (out / r["class"]).glob(f"{r['id']}.*"):  # the page and its OCR files
+            dest = held / r["class"] / source.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            source.replace(dest)
+    earlier = held / "manifest.json"
+    kept = [r for r in records if r["id"] not in moved_ids]
+    old = json.loads(earlier.read_text()) if earlier.exists() else []
+    merged = {r["id"]: r for r in old + moved}  # a rebuild moves the same documents again
+    (out / "manifest.json").write_text(json.dumps(kept, indent=1) + "\n")
+    earlier.write_text(json.dumps(sorted(merged.values(), key=lambda r: r["id"]), indent=1) + "\n")
+    return moved
+
+
 def summary(records: list[dict[str, Any]]) -> str:
     """One line: total pages and pages per class."""
     counts = Counter(r["class"] for r in records)
@@ -146,6 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--hash-only", action="store_true", help="record source SHA-256s in the list, no pages"
     )
+    parser.add_argument(
+        "--hold-out",
+        type=Path,
+        help="after building, move every 4th document per class here (calibration pages)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each fetch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -156,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--out is required")
     records = build(args.sources, args.out)
     print(summary(records))  # noqa: T201
+    if args.hold_out is not None:
+        print("held out:", summary(hold_out(args.out, args.hold_out)))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -113,9 +113,10 @@ def test_coverage() -> None:
     per_doc = Counter(p["sha256_source"] for p in pages)
     assert len(pages) >= 300
     assert len(documents) >= 60
-    # The goal is 12 classes with 10+ pages; only 6 have enough real, freely licensed sources so far
-    # (invoice has 8 pages from 6 documents; most other missing classes have none).
-    assert sum(n >= 10 for n in per_class.values()) >= 6
+    # The goal is 12 classes with 10+ pages; 9 have enough real, freely licensed sources so far
+    # (handwritten has 7 and letter 2; memo, news_article, budget, questionnaire and file_folder
+    # none).
+    assert sum(n >= 10 for n in per_class.values()) >= 9
     assert per_class["invoice"] >= 8  # keep the real invoices found so far
     assert max(per_doc.values()) <= 8  # many documents, not many pages of a few
 

@@ -51,11 +51,16 @@ def pages(corpus: Path) -> list[Path]:
 def test_some_pages_exit_at_the_vision_stage_without_ocr(stack: Stack, pages: list[Path]) -> None:
     _, a, _ = stack
     before = a.http.get("/metrics").text
-    bodies = [a.classify(p) for p in pages]
+    # Every other page carries a budget that Tesseract's seconds cannot pay for: those must be
+    # answered by a vision exit, whatever thresholds the card's default policy sets.
+    bodies = [
+        a.classify(p, latency_budget_ms="500") if i % 2 else a.classify(p)
+        for i, p in enumerate(pages)
+    ]
     labels = a.http.get("/v1/model").json()["labels"]
     assert all(b["label"] in labels and 0 < b["confidence"] <= 1 for b in bodies)
     skipped = [b for b in bodies if b["ocr_skipped"]]
-    assert skipped, [b["exit"] for b in bodies]
+    assert all(b["ocr_skipped"] for b in bodies[1::2]), [b["exit"] for b in bodies[1::2]]
     assert all(b["exit"]["stage"] == "vision" and b["timings_ms"]["ocr"] == 0 for b in skipped)
     ocr = [b for b in bodies if not b["ocr_skipped"]]
     assert all(b["timings_ms"]["ocr"] > 0 for b in ocr)
