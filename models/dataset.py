@@ -60,19 +60,16 @@ def list_pages(
 def page_words(
     png: Path, use_ocr: bool, engine: str = "tesseract"
 ) -> tuple[list[str], list[Any], bool]:
-    """Words and boxes of a page: OCR output if asked for and present, else its ground truth."""
+    """Words and boxes of a page: OCR output if asked for and present, else its ground truth
+    (a real page has none: then its OCR is all there is)."""
     ocr_file = png.with_name(f"{png.stem}.ocr-{engine}.json")
-    if use_ocr and ocr_file.exists():
-        words = json.loads(ocr_file.read_text())["words"]
-        return [w["text"] for w in words], [w["box"] for w in words], True
     truth = png.with_suffix(".json")
-    if truth.exists():
-        words = json.loads(truth.read_text())["words"]
-        return [w["text"] for w in words], [w["box"] for w in words], False
-    if ocr_file.exists():  # a real page has no ground truth: OCR is all there is
-        words = json.loads(ocr_file.read_text())["words"]
-        return [w["text"] for w in words], [w["box"] for w in words], True
-    return [], [], False
+    from_ocr = ocr_file.exists() and (use_ocr or not truth.exists())
+    source = ocr_file if from_ocr else truth
+    if not source.exists():
+        return [], [], False
+    words = json.loads(source.read_text())["words"]
+    return [w["text"] for w in words], [w["box"] for w in words], from_ocr
 
 
 def band_words(png: Path, band: float, engine: str = "tesseract") -> tuple[Words, Words] | None:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from models.collect import collect
 from models.data.labels import CLASSES
-from models.dataset import PageDataset, Repeated, collate, model_pages
+from models.dataset import PageDataset, Repeated, collate, list_pages, model_pages
 from models.image_stem import imagenet_state, load_imagenet
 from models.losses import exit_weights, joint_loss
 from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
@@ -112,11 +112,10 @@ def training_pages(cfg: TrainConfig, mc: MultiExitConfig) -> Repeated:
     )
     most, target = int(d.get("real_repeat", 1)), int(d.get("real_per_class", 0))
     real = []
-    for root in d.get("real", []):
-        for label in CLASSES:
-            if not list((Path(root) / label).glob("*.png")):
-                continue
-            part = pages(Path(root), ocr_mix=1.0, labels=[label])
+    for root in map(Path, d.get("real", [])):
+        present = {CLASSES[label] for _, label in list_pages(root)}
+        for label in (c for c in CLASSES if c in present):  # one part per class, class order
+            part = pages(root, ocr_mix=1.0, labels=[label])
             real.append((part, max(1, min(most, round(target / len(part))) if target else most)))
     return Repeated([(corpus, 1), *real])
 
