@@ -93,3 +93,48 @@ def test_rendering_leaves_pillow_refusing_truncated_files() -> None:
     test run) would accept cut-off images."""
     html.render("memo", 0)
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def _seeds(label: str, template: str, n: int) -> list[int]:
+    return [s for s in range(300) if html.build(label, s)[1]["template"] == template][:n]
+
+
+def test_long_printouts_keep_later_pages_without_the_header_block() -> None:
+    """A mail printout may keep a page after the first: the record says which of how many, and
+    such a page carries body text but not the header block that the first page starts with."""
+    later = first = 0
+    for seed in _seeds("email", "html_mail.mail_printout", 12):
+        page = html.render("email", seed)
+        number, total = page.record["page"], page.record["pages"]
+        assert 1 <= number <= total
+        texts = {w.text for w in page.words}
+        if number == 1:
+            first += 1
+            assert {"From:", "Subject:"} <= texts, sorted(texts)[:40]
+        else:
+            later += 1
+            assert "Subject:" not in texts and len(page.words) >= 1
+    assert first and later, (first, later)
+
+
+def test_technical_mail_quotes_commands_and_patches() -> None:
+    """Half the printed messages are technical: between paragraphs they quote commands at a
+    prompt, with output, or a unified diff, as list posts do."""
+    documents = [html.build("email", s)[0] for s in _seeds("email", "html_mail.mail_printout", 40)]
+    assert any("--- a/" in d and "+++ b/" in d and "@@ -" in d for d in documents)
+    assert any(
+        re.search(r"(\$|%|#) (make|cd|ls|cat|grep|tar|curl|python3)\b", d) for d in documents
+    )
+    assert sum("--- a/" not in d and "$ " not in d for d in documents) >= 10  # office mail too
+
+
+def test_articles_cite_their_sources() -> None:
+    """Research articles cite earlier work in the text ([3] or (Name et al., 1999)); the words of
+    most kept article pages show such a citation."""
+    for template in ("html_science.publication",):
+        cited = 0
+        seeds = _seeds("scientific_publication", template, 5)
+        for seed in seeds:
+            text = " ".join(w.text for w in html.render("scientific_publication", seed).words)
+            cited += bool(re.search(r"\[\d+(, \d+)?\]|et al\.|\(\w+(,| and \w+,) \d{4}\)", text))
+        assert cited >= len(seeds) - 1, f"{template}: {cited}/{len(seeds)} pages cite"

@@ -5,8 +5,8 @@ with their text layer by base.pdf_pages.
     pages = render_batch([("memo", 0), ("presentation", 1)])
 
 Templates live in html_<family>.py; each takes a Ctx (seeded rng, Faker, random theme) and returns
-(body HTML, extra CSS). Only the first page of the PDF is kept: templates are sized to fill about
-one page, and a class's look is set by its first page."""
+(body HTML, extra CSS). One page of the PDF is kept: the first, which templates are sized to fill,
+unless the template asks for a later one (Ctx.page: long printouts whose later pages users send)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PIL import ImageFile
 from models.data.engines import (
     html_docs,
     html_forms,
+    html_mail,
     html_misc,
     html_press,
     html_science,
@@ -35,7 +36,7 @@ Template = Callable[[Ctx], tuple[str, str]]
 TEMPLATES: dict[str, tuple[Template, ...]] = {
     "letter": html_docs.LETTER,
     "memo": html_docs.MEMO,
-    "email": html_docs.EMAIL,
+    "email": html_docs.EMAIL + html_mail.MAIL,
     "resume": html_docs.RESUME,
     "scientific_publication": html_science.PUBLICATION,
     "scientific_report": html_science.REPORT,
@@ -76,6 +77,7 @@ def build(label: str, seed: int) -> tuple[str, dict[str, object]]:
         "text_source": text_source,
         "licence": licence,
         "font": ctx.theme.body,
+        "page": ctx.page + 1,  # wanted; render() records the page it kept
     }
     page = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><style>{base_css(ctx)}'
@@ -105,10 +107,13 @@ def _weasyprint() -> ModuleType:
 
 
 def render(label: str, seed: int) -> EnginePage:
-    """The first page of (label, seed), with its record."""
+    """The page of (label, seed) its template asked for (counted round if the PDF is shorter),
+    with its record."""
     document, record = build(label, seed)
-    page = pdf_pages(to_pdf(document))[0]
-    page.record = record
+    pages = pdf_pages(to_pdf(document))
+    number = (int(str(record["page"])) - 1) % len(pages) + 1
+    page = pages[number - 1]
+    page.record = {**record, "page": number, "pages": len(pages)}
     return page
 
 

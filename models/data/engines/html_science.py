@@ -3,6 +3,7 @@ scientific/technical reports (numbered sections, results table, chart) and produ
 
 from __future__ import annotations
 
+from models.data import prose
 from models.data.engines.html_art import chart, photo
 from models.data.engines.html_style import Ctx, esc, logo
 
@@ -66,24 +67,55 @@ def _references(ctx: Ctx, n: int) -> str:
     return "<ol class='refs'>" + "".join(refs) + "</ol>"
 
 
-def _sections(ctx: Ctx, n: int, numbered: bool, words: tuple[int, int]) -> list[str]:
+def _citation(ctx: Ctx, style: str) -> str:
+    """One in-text reference in the article's style: numbered or author-year."""
+    rng, fake = ctx.rng, ctx.fake
+    if style == "numbered":
+        numbers = sorted(rng.sample(range(1, 40), rng.choice((1, 1, 2))))
+        return "[" + ", ".join(map(str, numbers)) + "]"
+    year = rng.randint(1975, 2024)
+    form = rng.choice(("{a} et al., {y}", "{a} and {b}, {y}", "{a}, {y}", "{a} et al. {y}"))
+    return "(" + form.format(a=fake.last_name(), b=fake.last_name(), y=year) + ")"
+
+
+def _cited(ctx: Ctx, paragraph: str, style: str | None) -> str:
+    """A paragraph (HTML-escaped) whose sentences cite earlier work now and then, as research
+    articles do and manuals and reports mostly do not."""
+    if style is None:
+        return esc(paragraph)
+    out = []
+    for sentence in prose.split_sentences(paragraph):
+        if ctx.chance(0.3) and sentence[-1:] in ".;":
+            sentence = f"{sentence[:-1]} {_citation(ctx, style)}{sentence[-1]}"
+        out.append(esc(sentence))
+    return " ".join(out)
+
+
+def _sections(
+    ctx: Ctx, n: int, numbered: bool, words: tuple[int, int], cite: str | None = None
+) -> list[str]:
     out = []
     for i in range(n):
         p = ctx.passage(ctx.rng.randint(*words))
         number = f"{i + 1}. " if numbered else ""
         out.append(
-            f"<h2>{number}{esc(p.title)}</h2>" + "".join(f"<p>{esc(x)}</p>" for x in p.paragraphs)
+            f"<h2>{number}{esc(p.title)}</h2>"
+            + "".join(f"<p>{_cited(ctx, x, cite)}</p>" for x in p.paragraphs)
         )
     return out
 
 
 def publication(ctx: Ctx) -> tuple[str, str]:
+    """A journal article or preprint; about half the kept pages are later pages of the body."""
     rng, t = ctx.rng, ctx.theme
-    cols = rng.choice((1, 2, 2))
+    cols = rng.choice((1, 1, 2, 2, 2))
+    ctx.page = rng.choice((0, 0, 0, 1, 1, 2))
     title = ctx.passage(20).title
     names, affil = _authors(ctx)
     abstract = " ".join(ctx.sentences(rng.randint(4, 7), 40))
-    sections = _sections(ctx, rng.randint(2, 4), rng.random() < 0.7, (80, 220))
+    cite = rng.choice(("numbered", "author-year"))
+    n_sections = rng.randint(2, 4) if ctx.page == 0 else rng.randint(5, 9)
+    sections = _sections(ctx, n_sections, rng.random() < 0.7, (80, 220), cite)
     figure = (
         f"<figure>{chart(ctx)}<figcaption>Figure 1. {esc(ctx.sentences(1, 25)[0])}"
         "</figcaption></figure>"
@@ -97,7 +129,8 @@ def publication(ctx: Ctx) -> tuple[str, str]:
         f"{rng.randint(2001, 2025)}</div><h1>{esc(title)}</h1><p class='au'>{names}</p>"
         f"<p class='af'>{affil}</p><div class='abs'><b>Abstract.</b> {esc(abstract)}"
         f"<p class='kw'><b>Keywords:</b> {esc(', '.join(keywords))}</p></div>"
-        f"<div class='body'>{''.join(sections)}<h2>References</h2>{_references(ctx, 6)}</div>"
+        f"<div class='body'>{''.join(sections)}<h2>References</h2>"
+        f"{_references(ctx, rng.randint(6, 14))}</div>"
     )
     css = (
         f".body {{ columns: {cols}; column-gap: 7mm; text-align: justify; hyphens: auto; }}"
@@ -110,6 +143,12 @@ def publication(ctx: Ctx) -> tuple[str, str]:
         f" figcaption {{ font-size: 8.5pt; }} .refs {{ font-size: 8pt; padding-left: 5mm; }}"
         f" .kw {{ margin: 2mm 0 0; }}"
     )
+    if ctx.chance(0.6):  # running head and folio, on the later pages that show them
+        head = title[:60].replace("\\", "").replace("'", "’")  # a CSS string literal
+        css += (
+            f" @page {{ @top-center {{ content: '{head}'; font-size: 8pt; font-style: italic; }}"
+            f" @bottom-center {{ content: counter(page); font-size: 9pt; }} }}"
+        )
     return html, css
 
 

@@ -79,6 +79,7 @@ class Ctx:
     sources: list[prose.Passage] = field(default_factory=list)
     landscape: str | None = None  # "16:9" / "4:3" for slides
     rotated: bool = False  # paper turned sideways (wide spreadsheets)
+    page: int = 0  # which page of the laid-out PDF to keep (0: the first; past the end: the last)
 
     @property
     def page_size(self) -> str:
