@@ -66,7 +66,8 @@ def _headers(ctx: Ctx, sender: str, to: str, subject: str, list_name: str | None
         fields.append(("List-Id", f"<{list_name}>"))
     if ctx.chance(0.25):
         fields.append(("X-Mailer", rng.choice(("Mutt", "Gnus", "Pine", "mailx", "Evolution"))))
-    rng.shuffle(fields) if ctx.chance(0.15) else None
+    if ctx.chance(0.15):  # some clients print the fields in their own order
+        rng.shuffle(fields)
     return [line for name, value in fields for line in _wrap(f"{name}: {value}", 76)]
 
 
