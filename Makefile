@@ -137,11 +137,11 @@ lock:
 		-c $(LOCK_TOOLS)/cuda-constraints.txt -o requirements/runtime-cuda.txt
 
 lint: venv
-	$(VENV)/bin/ruff check models service loadtests tests
-	$(VENV)/bin/ruff format --check models service loadtests tests
+	$(VENV)/bin/ruff check models service tools loadtests tests
+	$(VENV)/bin/ruff format --check models service tools loadtests tests
 
 typecheck: venv
-	$(VENV)/bin/mypy models service loadtests
+	$(VENV)/bin/mypy models service tools loadtests
 
 unit: sysdeps venv
 	$(VENV)/bin/pytest -q tests
@@ -155,7 +155,7 @@ PADDLE_VENV := .venv-paddle
 $(PADDLE_VENV)/.installed: requirements/paddle.txt pyproject.toml
 	@$(MAKE) --no-print-directory locked-venv DIR=$(PADDLE_VENV) LOCKFILE=requirements/paddle.txt
 test-paddle: sysdeps $(PADDLE_VENV)/.installed
-	$(PADDLE_VENV)/bin/python -m service.paddle_models --out $(PADDLE_MODELS)
+	$(PADDLE_VENV)/bin/python -m tools.paddle_models --out $(PADDLE_MODELS)
 	DOCEXIT_PADDLE_DET_DIR=$(PADDLE_MODELS)/det DOCEXIT_PADDLE_REC_DIR=$(PADDLE_MODELS)/rec \
 	PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK=True DOCEXIT_REQUIRE_OCR_ENGINES=paddleocr,rapidocr \
 	$(PADDLE_VENV)/bin/pytest -q tests/service/test_ocr_engines.py
@@ -216,7 +216,7 @@ checkpoint: sysdeps venv
 		$(PY) -m models.data.ocr --data $$folder --workers $(WORKERS) || exit 1; \
 		$(PY) -m models.data.ocr --data $$folder --band 0.35 --workers $(WORKERS) || exit 1; \
 	done
-	$(PY) -m models.calibrate --run $(RUN) --data $(CALIBRATION) --out $(CHECKPOINT)
+	$(PY) -m models.export --run $(RUN) --data $(CALIBRATION) --out $(CHECKPOINT)
 	$(PY) -m models.operating_points --checkpoint $(CHECKPOINT) --data $(CALIBRATION)
 
 evaluate: sysdeps venv

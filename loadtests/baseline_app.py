@@ -4,7 +4,7 @@ forward pass, with the same OCR and no exits, behind the simplest FastAPI endpoi
     python -m loadtests.baseline_app     # HOST, PORT; BASELINE_WORKERS threads (default: cores)
 
 Per page: decode to grayscale (as the service does), Tesseract over the whole page
-(models.data.ocr.TesseractEngine, as the service uses it), the same tokeniser and image tensor
+(models.ocr.TesseractEngine, as the service uses it), the same tokeniser and image tensor
 (models.inputs), then transformers' LayoutLMv3Model.forward over text and image at once, the
 masked mean of its last hidden states (what the final exit reads) and the final classifier's
 head with its calibration temperature. No vision stream, no top band, no policy, no deadline,
@@ -27,10 +27,11 @@ from fastapi import FastAPI, File, Form, UploadFile
 from PIL import Image
 from pydantic import BaseModel
 
+from models.card import Card
 from models.checkpoint import load_checkpoint
-from models.data.ocr import OcrEngine, TesseractEngine
 from models.inputs import encode_words, image_tensor
 from models.multiexit import MultiExitLayoutLMv3
+from models.ocr import OcrEngine, TesseractEngine
 from service.settings import usable_cores
 
 
@@ -39,15 +40,15 @@ class PlainModel:
     final classifier; nothing of the early-exit machinery."""
 
     def __init__(
-        self, model: MultiExitLayoutLMv3, card: dict[str, Any], ocr: OcrEngine | None = None
+        self, model: MultiExitLayoutLMv3, card: Card, ocr: OcrEngine | None = None
     ) -> None:
         self.config = model.config
         self.backbone = model.backbone
         final = model.config.final_exit
         key = "classifier" if model.config.head == "gate" else final.replace(".", "_")
         self.head = model.heads[key]
-        self.temperature = float(card.get("temperatures", {}).get(final, 1.0))
-        self.labels: list[str] = list(card["labels"])
+        self.temperature = float(card.temperatures.get(final, 1.0))
+        self.labels: list[str] = list(card.labels)
         self.ocr = ocr
 
     @classmethod

@@ -183,11 +183,12 @@ def policy_key(policy: dict[str, Any]) -> str:
     return str(policy["name"]) + "(" + ", ".join(f"{k}={v}" for k, v in knob.items()) + ")"
 
 
-def pick_policies(card: dict[str, Any], per_family: int) -> dict[str, dict[str, Any]]:
-    """Up to `per_family` operating points of each policy family on the card, spread from its
-    cheapest to its dearest (modelled end-to-end time), by name; duplicates dropped."""
+def pick_policies(served: dict[str, Any], per_family: int) -> dict[str, dict[str, Any]]:
+    """Up to `per_family` operating points of each policy family on the card the service serves
+    (its /v1/model answer), spread from its cheapest to its dearest (modelled end-to-end time),
+    by name; duplicates dropped."""
     families: dict[str, list[dict[str, Any]]] = {}
-    for p in card.get("operating_points", []):
+    for p in served.get("operating_points", []):
         if p["policy"]["name"] != "full_depth":
             families.setdefault(p["policy"]["name"], []).append(p)
     chosen: dict[str, dict[str, Any]] = {}

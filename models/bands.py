@@ -37,7 +37,7 @@ def band_cut(image: Image.Image, fraction: float, search: float = 0.06) -> int:
 
 
 # Set on a band's crop: the long side of the page it was cut from. An OCR engine that scales its
-# input to a target size (models.data.ocr.TesseractEngine) scales a band as it would the whole
+# input to a target size (models.ocr.TesseractEngine) scales a band as it would the whole
 # page; scaled by its own long side, a band would be upscaled a third more, cost half a page's
 # OCR for a third of its rows, and read differently from the same rows of the page.
 PAGE_LONG_SIDE = "docexit.page_long_side"

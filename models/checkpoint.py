@@ -10,7 +10,6 @@ and operating points are computed on the model as loaded from these weights."""
 
 from __future__ import annotations
 
-import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from models.card import FORMAT, Card, CheckpointError, Hashes
 from models.data.labels import CLASSES
-from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
+from models.multiexit import MultiExitLayoutLMv3
 from models.pretrained import (
     WORD_EMBEDDINGS,
     minilm_file,
@@ -28,9 +28,9 @@ from models.pretrained import (
     tensor_sha256,
 )
 
-FORMAT = "docexit-checkpoint/1"
 WEIGHTS = "weights.safetensors"
-CARD = "card.json"
+STORAGE = "int8 per-row scales for matrices, fp16 otherwise; word embeddings from base"
+__all__ = ["Card", "CheckpointError", "load_checkpoint", "read_card", "save_checkpoint"]
 
 
 # The libraries whose code computes a checkpoint's answers: the model calls transformers'
@@ -43,11 +43,11 @@ def library_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in LIBRARIES}
 
 
-def library_differences(card: dict[str, Any]) -> list[str]:
-    """One sentence per library whose installed release is not the one the card records.
-    Builds of one release (torch's +cpu and +cu128) count as the same release: they run the
-    same Python code, and the card of a CPU-made checkpoint serves the CUDA image too."""
-    recorded: dict[str, str] = card.get("libraries") or {}
+def library_differences(recorded: dict[str, str]) -> list[str]:
+    """One sentence per library whose installed release is not the one a card records
+    (`Card.libraries`). Builds of one release (torch's +cpu and +cu128) count as the same
+    release: they run the same Python code, and the card of a CPU-made checkpoint serves the
+    CUDA image too."""
     installed = library_versions()
     if not recorded:
         return [f"the card records no library versions; installed: {installed}"]
@@ -56,10 +56,6 @@ def library_differences(card: dict[str, Any]) -> list[str]:
         for name in LIBRARIES
         if installed[name].split("+")[0] != str(recorded.get(name, "")).split("+")[0]
     ]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint folder that cannot be loaded as it is; the message says why and what to do."""
 
 
 def minilm_word_embeddings(max_positions: int) -> torch.Tensor:
@@ -100,13 +96,12 @@ def dequantize(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def save_checkpoint(
-    model: MultiExitLayoutLMv3, card: dict[str, Any], folder: Path
-) -> dict[str, Any]:
-    """Write weights (int8/fp16) and the card; returns the card as written (hashes filled in)."""
+def save_checkpoint(model: MultiExitLayoutLMv3, folder: Path, **fields: Any) -> Card:
+    """Write weights (int8/fp16) and a card of the fields this module owns (models.card), plus
+    `fields` (the exporter's: name, version, training); returns the card as written."""
     folder.mkdir(parents=True, exist_ok=True)
     state = dict(model.state_dict())
-    base: dict[str, Any] = {}
+    base: dict[str, str] = {}
     words = model.state_dict()[WORD_EMBEDDINGS]
     if not model.config.backbone_path:
         reference = minilm_word_embeddings(model.config.max_position_embeddings)
@@ -119,57 +114,52 @@ def save_checkpoint(
                 "word_embeddings_sha256": tensor_sha256(reference),
             }
     save_file(quantize(state), str(folder / WEIGHTS))
-    full = {
-        "format": FORMAT,
-        "labels": list(CLASSES),
-        "config": model.config.to_dict(),
-        "exits": model.config.exit_names(),
-        "storage": "int8 per-row scales for matrices, fp16 otherwise; word embeddings from base",
-        "libraries": library_versions(),
-        **card,
-        "hashes": {"weights_sha256": sha256_file(folder / WEIGHTS), "base": base},
-    }
-    (folder / CARD).write_text(json.dumps(full, indent=2) + "\n")
-    return full
-
-
-def read_card(folder: Path) -> dict[str, Any]:
-    path = folder / CARD
-    if not path.exists():
-        raise CheckpointError(f"{folder} is not a docexit checkpoint: {CARD} is missing")
-    card: dict[str, Any] = json.loads(path.read_text())
-    if card.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: format {card.get('format')!r}, expected {FORMAT!r}")
+    card = Card.parse(
+        {
+            "format": FORMAT,
+            "labels": list(CLASSES),
+            "config": model.config.to_dict(),
+            "exits": model.config.exit_names(),
+            "storage": STORAGE,
+            "libraries": library_versions(),
+            **fields,
+            "hashes": Hashes(weights_sha256=sha256_file(folder / WEIGHTS), base=base).model_dump(),
+        }
+    )
+    card.write(folder)
     return card
 
 
-def update_card(folder: Path, **fields: Any) -> dict[str, Any]:
-    """Add or replace card fields (temperatures, operating points, ...); weights are untouched."""
-    card = read_card(folder)
-    card.update(fields)
-    (folder / CARD).write_text(json.dumps(card, indent=2) + "\n")
+def read_card(folder: Path) -> Card:
+    return Card.read(folder)
+
+
+def update_card(folder: Path, **fields: Any) -> Card:
+    """Replace card fields (each by the module that owns it: models.card); weights untouched."""
+    card = read_card(folder).updated(**fields)
+    card.write(folder)
     return card
 
 
 def load_checkpoint(
     folder: Path, device: str | torch.device = "cpu"
-) -> tuple[MultiExitLayoutLMv3, dict[str, Any]]:
+) -> tuple[MultiExitLayoutLMv3, Card]:
     """Rebuild the model from a checkpoint folder, verifying every hash on the way."""
     card = read_card(folder)
     weights = folder / WEIGHTS
     if not weights.exists():
         raise CheckpointError(f"{weights} is missing")
     got = sha256_file(weights)
-    if got != card["hashes"]["weights_sha256"]:
+    if got != card.hashes.weights_sha256:
         raise CheckpointError(
             f"{weights}: sha256 {got} does not match the card's "
-            f"{card['hashes']['weights_sha256']}; the file is corrupt or was replaced"
+            f"{card.hashes.weights_sha256}; the file is corrupt or was replaced"
         )
-    config = MultiExitConfig.from_dict(card["config"])
+    config = card.model_shape()
     config.backbone_path = None  # the weights file holds the whole backbone
     model = MultiExitLayoutLMv3(config)
     state = dequantize(load_file(str(weights)))
-    base = card["hashes"].get("base") or {}
+    base = card.hashes.base
     if base:
         try:
             path = minilm_file()

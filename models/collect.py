@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from models.dataset import PageDataset, collate
+from models.dataset import PageDataset, Roots, collate, model_pages
 from models.multiexit import MultiExitLayoutLMv3
 
 
@@ -55,3 +55,29 @@ def collect(
                     chunks[key].setdefault(name, []).append(value.float())
     cat = {k: {n: torch.cat(v) for n, v in d.items()} for k, d in chunks.items()}
     return ExitOutputs(torch.cat(labels), cat["logits"], cat["gates"], cat["image"], cat["text"])
+
+
+def val_pages(
+    model: MultiExitLayoutLMv3,
+    data: Roots,
+    per_class: int | None,
+    band: float | None = None,
+    band_part: str = "top",
+) -> PageDataset:
+    """Validation pages as the service sees them: through stored OCR text where present, and
+    with `band`, the words of each page's top band (band_part "top") or of its two OCR calls
+    together (band_part "joined"): see models.dataset."""
+    return model_pages(
+        data, model.config, ocr_mix=1.0, band=band, band_part=band_part, per_class=per_class
+    )
+
+
+def val_outputs(
+    model: MultiExitLayoutLMv3,
+    data: Roots,
+    per_class: int | None,
+    band: float | None = None,
+    band_part: str = "top",
+) -> ExitOutputs:
+    """Every exit's outputs on validation pages (see val_pages)."""
+    return collect(model, val_pages(model, data, per_class, band, band_part))

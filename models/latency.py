@@ -14,8 +14,10 @@ import torch
 from PIL import Image
 
 from models.bands import OcrFn, band_cut, ocr_band
+from models.card import Latency
 from models.inputs import encode_words, image_tensor
 from models.multiexit import MultiExitLayoutLMv3
+from models.plan import EMBED, OCR_BAND, OCR_PAGE, OCR_REST
 
 
 def measure_latency(
@@ -23,7 +25,7 @@ def measure_latency(
     images: Sequence[Image.Image],
     ocr: OcrFn,
     band: float | None = None,
-) -> dict[str, Any]:
+) -> Latency:
     """Mean seconds per stage over `images`, with real OCR calls (and, with a band fraction, the
     top band's and the rest's OCR timed separately, as the cascade runs them)."""
     c = model.config
@@ -36,14 +38,14 @@ def measure_latency(
         return out
 
     for image in images:
-        texts, boxes = timed("ocr", ocr, image)
+        texts, boxes = timed(OCR_PAGE, ocr, image)
         if band is not None:
             cut = band_cut(image, band)
-            timed("ocr_band", ocr_band, ocr, image, 0, cut)
-            timed("ocr_rest", ocr_band, ocr, image, cut, image.height)
+            timed(OCR_BAND, ocr_band, ocr, image, 0, cut)
+            timed(OCR_REST, ocr_band, ocr, image, cut, image.height)
         with torch.inference_mode():
             tokens = timed(
-                "embed",
+                EMBED,
                 model.embed_image,
                 image_tensor(image, c.image_size, c.pixels, c.page_fit)[None],
             )
@@ -63,13 +65,15 @@ def measure_latency(
                 stage.setdefault(step.name, []).append(now - t)
                 t = now
     means = {k: statistics.fmean(v) for k, v in stage.items()}
-    ocr_keys = ("ocr", "ocr_band", "ocr_rest")
-    return {
-        **{k: means.pop(k) for k in ocr_keys if k in means},
-        "band": band,
-        "stages": means,
-        "pages": len(images),
-        "device": str(next(model.parameters()).device),
-        "threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
-    }
+    ocr_s = {k: means.pop(k) for k in (OCR_PAGE, OCR_BAND, OCR_REST) if k in means}
+    return Latency(
+        ocr=ocr_s[OCR_PAGE],
+        ocr_band=ocr_s.get(OCR_BAND),
+        ocr_rest=ocr_s.get(OCR_REST),
+        band=band,
+        stages=means,
+        pages=len(images),
+        device=str(next(model.parameters()).device),
+        threads=torch.get_num_threads(),
+        machine=platform.processor() or platform.machine(),
+    )

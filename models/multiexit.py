@@ -35,6 +35,7 @@ from transformers import LayoutLMv3Config, LayoutLMv3Model
 from transformers.models.layoutlmv3.modeling_layoutlmv3 import LayoutLMv3Encoder
 
 from models.image_stem import STRIDE, Lite0Trunk
+from models.plan import CascadePlan
 
 # transformers 5.24 moved LayoutLMv3's relative attention biases out of the attention layer: the
 # encoder sums the 1D and 2D tables once, divides them by sqrt(head size) and hands every layer
@@ -115,14 +116,22 @@ class MultiExitConfig:
 
     @property
     def final_exit(self) -> str:
-        return f"mm.{self.num_layers}"
+        return self.plan.final.name
+
+    @property
+    def plan(self) -> CascadePlan:
+        """The exits, their order, stages and band: what every reader of the cascade follows."""
+        return CascadePlan.build(
+            self.num_layers,
+            self.embedding_exits,
+            self.vision_layers,
+            self.mm_layers,
+            gate_heads=self.head == "gate",
+        )
 
     def exit_names(self) -> list[str]:
         """Every exit in the order a request meets them (vision first, OCR, then multimodal)."""
-        names = [f"emb.{e}" for e in self.embedding_exits if e == "vision_avg"]
-        names += [f"vision.{i}" for i in self.vision_layers]
-        names += [f"emb.{e}" for e in self.embedding_exits if e != "vision_avg"]
-        return names + [f"mm.{i}" for i in self.mm_layers]
+        return self.plan.names
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -250,10 +259,10 @@ class MultiExitLayoutLMv3(nn.Module):
         heads: dict[str, ExitHead] = {}
         readouts: dict[str, GridReadout] = {}
         patches = (config.image_size // config.patch_size) ** 2
-        for name in config.exit_names():
-            key = name.replace(".", "_")
-            d_in = 2 * d if name == "emb.concat" else d
-            if config.vision_readout == "grid" and name.startswith("vision."):
+        for exit in config.plan.exits:
+            key = exit.name.replace(".", "_")
+            d_in = 2 * d if exit.name == "emb.concat" else d
+            if config.vision_readout == "grid" and exit.stage == "vision" and exit.layer > 0:
                 readouts[key] = GridReadout(d, config.grid_dim)
                 d_in = patches * config.grid_dim
                 heads[key] = ExitHead(d_in, k if config.head == "ramp" else k + 1, p)
@@ -261,8 +270,6 @@ class MultiExitLayoutLMv3(nn.Module):
             heads[key] = ExitHead(d_in, out, p)
         if config.head == "gate":  # the final classifier, shared by every gate
             heads["classifier"] = ExitHead(d, k, p)
-            if "emb_concat" in heads:
-                del heads["emb_concat"]  # a gate needs a d-wide state for the shared classifier
         self.heads = nn.ModuleDict(heads)
         self.readouts = nn.ModuleDict(readouts)
 
@@ -358,9 +365,10 @@ class MultiExitLayoutLMv3(nn.Module):
         steps = []
         m = attention_mask.unsqueeze(-1).to(text.dtype)
         text_avg = (text * m).sum(1) / m.sum(1).clamp(min=1)
-        if "text_avg" in c.embedding_exits:
+        names = c.exit_names()
+        if "emb.text_avg" in names:
             steps.append(self._head("emb.text_avg", text_avg))
-        if "concat" in c.embedding_exits and c.head == "ramp":
+        if "emb.concat" in names:
             vision_avg = image_tokens[:, 1:].mean(1)
             steps.append(self._head("emb.concat", torch.cat([text_avg, vision_avg], -1)))
         hidden = self.backbone.dropout(self.backbone.LayerNorm(torch.cat([text, image_tokens], 1)))

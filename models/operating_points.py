@@ -15,16 +15,20 @@ import argparse
 import logging
 import math
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from models.calibrate import val_outputs, val_pages
-from models.checkpoint import load_checkpoint, update_card
-from models.data.ocr import TesseractEngine
+from models.card import Card, CheckpointError, Latency, Metrics, OperatingPoint, PolicyCard
+from models.checkpoint import load_checkpoint
+from models.collect import val_outputs, val_pages
 from models.dataset import Roots, list_pages
 from models.latency import measure_latency
+from models.multiexit import MultiExitLayoutLMv3
+from models.ocr import TesseractEngine
+from models.plan import EMBED, OCR_PAGE
 from models.policies import (
     GlobalThreshold,
     Patience,
@@ -36,7 +40,7 @@ from models.policies import (
     heuristic_thresholds,
     vision_exits_to_run,
 )
-from models.runtime import DEFAULT_BAND, Cascade, Words
+from models.runtime import Words
 from models.threshold_search import search_per_exit
 from models.traces import Trace, build_traces, trace_cost
 
@@ -50,8 +54,8 @@ def p90(values: list[float]) -> float:
 
 
 def evaluate_policy(
-    policy: Policy | None, traces: list[Trace], labels: list[int], latency: dict[str, Any]
-) -> dict[str, Any]:
+    policy: Policy | None, traces: list[Trace], labels: list[int], latency: Latency
+) -> OperatingPoint:
     """Accuracy, depth, OCR use and modelled seconds of one policy (None: full depth).
 
     Two depths: mean_exit_layer counts layers run in the answering stream (0: an embedding exit),
@@ -59,61 +63,67 @@ def evaluate_policy(
     cascade meets exits (the checkpoint's exit list: vision exits, then text exits after OCR).
     Only the index orders points by how far a page got: emb.text_avg has layer 0 but comes after
     OCR and every vision exit."""
-    n = len(labels)
-    order = list(dict.fromkeys(v.name for v in traces[0].views))
-    if policy is None:  # no vision stream, whole-page OCR, straight to the final classifier
-        mm = [v.name for v in traces[0].views[traces[0].vision :] if v.name.startswith("mm.")]
-        encoder = latency["stages"]["embed"] + sum(latency["stages"][m] for m in dict.fromkeys(mm))
-        final = traces[0].full.name
-        return {
-            "accuracy": sum(t.full.prediction == y for t, y in zip(traces, labels, strict=True))
-            / n,
-            "mean_exit_layer": float(int(final.split(".")[1])),
-            "mean_exit_index": float(order.index(final)),
-            "ocr_skip_rate": 0.0,
-            "top_band_only_rate": 0.0,
-            "encoder_s": encoder,
-            "ocr_s": latency["ocr"],
-            "end_to_end_s": encoder + latency["ocr"],
-            "encoder_p90_s": encoder,  # every page costs the same at full depth
-            "ocr_p90_s": latency["ocr"],
-        }
+    if policy is None:
+        return _full_depth(traces, labels, latency)
+    n, plan = len(labels), traces[0].plan
     idx = [first_exit(policy, t.views) for t in traces]
     right = sum(t.views[i].prediction == y for t, i, y in zip(traces, idx, labels, strict=True))
     vision = [v.name for v in traces[0].views[: traces[0].vision]]
     run = len(vision_exits_to_run(policy, vision))
     costs = [trace_cost(t, i, latency, run) for t, i in zip(traces, idx, strict=True)]
     names = [t.views[i].name for t, i in zip(traces, idx, strict=True)]
-    layers = [int(w) if (w := name.split(".")[1]).isdigit() else 0 for name in names]
     one_band = [
         i >= t.vision and (t.filled or i < t.vision + t.band)
         for t, i in zip(traces, idx, strict=True)
     ]
-    return {
-        "accuracy": right / n,
-        "mean_exit_layer": statistics.fmean(layers),
-        "mean_exit_index": statistics.fmean(order.index(name) for name in names),
-        "ocr_skip_rate": sum(i < t.vision for t, i in zip(traces, idx, strict=True)) / n,
-        "top_band_only_rate": sum(one_band) / n if "ocr_band" in latency else 0.0,
-        "encoder_s": statistics.fmean(c[0] for c in costs),
-        "ocr_s": statistics.fmean(c[1] for c in costs),
-        "end_to_end_s": statistics.fmean(c[2] for c in costs),
+    return OperatingPoint(
+        policy=PolicyCard.model_validate(describe(policy)),
+        accuracy=right / n,
+        mean_exit_layer=statistics.fmean(plan.layer(name) for name in names),
+        mean_exit_index=statistics.fmean(plan.index(name) for name in names),
+        ocr_skip_rate=sum(i < t.vision for t, i in zip(traces, idx, strict=True)) / n,
+        top_band_only_rate=sum(one_band) / n if latency.banded else 0.0,
+        encoder_s=statistics.fmean(c[0] for c in costs),
+        ocr_s=statistics.fmean(c[1] for c in costs),
+        end_to_end_s=statistics.fmean(c[2] for c in costs),
         # What a per-request deadline must pay: the mean of a mix of 20 ms vision answers and 2 s
         # OCR answers fits budgets that cut every OCR page short. Encoder and OCR apart: the
         # service re-scales each with its own live latencies.
-        "encoder_p90_s": p90([c[0] for c in costs]),
-        "ocr_p90_s": p90([c[1] for c in costs]),
-    }
+        encoder_p90_s=p90([c[0] for c in costs]),
+        ocr_p90_s=p90([c[1] for c in costs]),
+    )
+
+
+def _full_depth(traces: list[Trace], labels: list[int], latency: Latency) -> OperatingPoint:
+    """No vision stream, whole-page OCR, straight to the final classifier: every page costs
+    the same."""
+    plan = traces[0].plan
+    encoder = latency.stages[EMBED] + sum(latency.stages[e.name] for e in plan.layers)
+    ocr = latency.ocr_stages[OCR_PAGE]
+    right = sum(t.full.prediction == y for t, y in zip(traces, labels, strict=True))
+    return OperatingPoint(
+        policy=PolicyCard(name="full_depth"),
+        accuracy=right / len(labels),
+        mean_exit_layer=float(plan.final.layer),
+        mean_exit_index=float(plan.index(plan.final.name)),
+        ocr_skip_rate=0.0,
+        top_band_only_rate=0.0,
+        encoder_s=encoder,
+        ocr_s=ocr,
+        end_to_end_s=encoder + ocr,
+        encoder_p90_s=encoder,
+        ocr_p90_s=ocr,
+    )
 
 
 def sweep(
     traces: list[Trace],
     labels: list[int],
-    latency: dict[str, Any],
+    latency: Latency,
     accuracy: dict[str, float],
     ece: dict[str, float],
     default: Policy | None = None,
-) -> list[dict[str, Any]]:
+) -> list[OperatingPoint]:
     """Full depth, then every policy over its knob; `default` (the card's policy) is one of them,
     so that the service and the dashboards find the point the card promises."""
     policies: list[Policy] = [
@@ -131,11 +141,34 @@ def sweep(
     ]
     if default is not None and describe(default) not in [describe(p) for p in policies]:
         policies.append(default)
-    points = [{"policy": {"name": "full_depth"}, **evaluate_policy(None, traces, labels, latency)}]
-    points += [
-        {"policy": describe(p), **evaluate_policy(p, traces, labels, latency)} for p in policies
-    ]
-    return points
+    return [evaluate_policy(p, traces, labels, latency) for p in [None, *policies]]
+
+
+@dataclass
+class Validation:
+    """Validation pages as the cascade meets them (models.traces), and every exit's accuracy on
+    their whole-page and top-band words."""
+
+    traces: list[Trace]
+    labels: list[int]
+    metrics: Metrics
+
+
+def validation(
+    model: MultiExitLayoutLMv3, card: Card, data: Roots, per_class: int | None
+) -> Validation:
+    band = card.ocr_band
+    full = val_outputs(model, data, per_class)
+    band_out = None if band is None else val_outputs(model, data, per_class, band)
+    joined = None if band is None else val_outputs(model, data, per_class, band, "joined")
+    filled = (
+        [False] * len(full.labels) if band is None else band_filled(model, data, per_class, band)
+    )
+    traces = build_traces(full, band_out, filled, card.temperatures, model.config.plan, joined)
+    metrics = Metrics(
+        val_accuracy=full.accuracy(), val_top_band_accuracy=(band_out or full).accuracy()
+    )
+    return Validation(traces, full.labels.tolist(), metrics)
 
 
 def band_filled(model: Any, data: Roots, per_class: int | None, band: float) -> list[bool]:
@@ -145,7 +178,22 @@ def band_filled(model: Any, data: Roots, per_class: int | None, band: float) -> 
     return [len(pages[i].text.input_ids) >= limit for i in range(len(pages))]
 
 
-def main(argv: list[str] | None = None) -> None:
+def time_stages(
+    model: MultiExitLayoutLMv3, band: float | None, data: Roots, n: int, pages_seen: int
+) -> Latency:
+    """Each stage timed on n validation pages, every (pages_seen // n)-th of the folders (spread
+    over the classes), with real Tesseract."""
+    engine = TesseractEngine()
+
+    def ocr(image: Image.Image) -> Words:
+        found = engine.recognize(image)
+        return [w.text for w in found], [w.box for w in found]
+
+    sample = [p for p, _ in list_pages(data)][:: max(1, pages_seen // n)][:n]
+    return measure_latency(model, [Image.open(p) for p in sample], ocr, band)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m models.operating_points", description=__doc__.split("\n\n")[0]
     )
@@ -171,79 +219,53 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--encoder-target", type=float, default=0.5)
     parser.add_argument("--end-to-end-target", type=float, default=0.6)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     model, card = load_checkpoint(args.checkpoint)
-    temps = card["temperatures"]
-    band = card.get("ocr_band", DEFAULT_BAND)
-    full = val_outputs(model, args.data, args.per_class)
-    band_out = None if band is None else val_outputs(model, args.data, args.per_class, band)
-    joined = None if band is None else val_outputs(model, args.data, args.per_class, band, "joined")
-    filled = (
-        [False] * len(full.labels)
-        if band is None
-        else band_filled(model, args.data, args.per_class, band)
-    )
-    cascade = Cascade(model, card)
-    traces = build_traces(
-        full, band_out, filled, temps, model.config.exit_names(), cascade.band_layers, joined
-    )
-    labels = full.labels.tolist()
-    engine = TesseractEngine()
-
-    def ocr(image: Image.Image) -> Words:
-        found = engine.recognize(image)
-        return [w.text for w in found], [w.box for w in found]
-
-    every = max(1, len(labels) // args.latency_pages)
-    sample = [p for p, _ in list_pages(args.data)][::every][: args.latency_pages]
-    if args.latency_from_card:
-        latency = card["latency"]
+    val = validation(model, card, args.data, args.per_class)
+    if args.latency_from_card and card.latency is not None:
+        latency = card.latency
     else:
-        latency = measure_latency(model, [Image.open(p) for p in sample], ocr, band)
-    report = card["calibration"]["per_exit"]
+        latency = time_stages(model, card.ocr_band, args.data, args.latency_pages, len(val.labels))
+    targets = {"encoder_target": args.encoder_target, "end_to_end_target": args.end_to_end_target}
     default = PerExitThresholds(
         search_per_exit(
-            traces,
-            labels,
+            val.traces,
+            val.labels,
             latency,
             max_loss=args.max_loss,
             max_harm=args.max_harm,
-            encoder_target=args.encoder_target,
-            end_to_end_target=args.end_to_end_target,
+            **targets,
         )
     )
-    points = sweep(
-        traces,
-        labels,
-        latency,
-        {n: r["after"]["accuracy"] for n, r in report.items()},
-        {n: r["after"]["ece"] for n, r in report.items()},
-        default,
-    )
+    if card.calibration is None:
+        raise CheckpointError(f"{args.checkpoint} has no calibration: run models.export first")
+    after = {n: r.after for n, r in card.calibration.per_exit.items()}
+    accuracy, ece = {n: a.accuracy for n, a in after.items()}, {n: a.ece for n, a in after.items()}
+    points = sweep(val.traces, val.labels, latency, accuracy, ece, default)
     for p in points:
         log.info(
             "%-60s acc %.3f  layer %.2f  index %.2f  skip %.2f  band %.2f  e2e %.3f s",
-            str(p["policy"])[:60],
-            p["accuracy"],
-            p["mean_exit_layer"],
-            p["mean_exit_index"],
-            p["ocr_skip_rate"],
-            p["top_band_only_rate"],
-            p["end_to_end_s"],
+            str(p.policy.spec())[:60],
+            p.accuracy,
+            p.mean_exit_layer,
+            p.mean_exit_index,
+            p.ocr_skip_rate,
+            p.top_band_only_rate,
+            p.end_to_end_s,
         )
-    update_card(
-        args.checkpoint,
+    card.updated(
         latency=latency,
         operating_points=points,
         policy=describe(default),
         thresholds=default.taus,
-        ocr_band=band,
-        metrics={
-            "val_accuracy": full.accuracy(),
-            "val_top_band_accuracy": (band_out or full).accuracy(),
-        },
-    )
+        ocr_band=card.ocr_band,
+        metrics=val.metrics,
+    ).write(args.checkpoint)
 
 
 if __name__ == "__main__":

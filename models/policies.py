@@ -7,7 +7,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from models.plan import Stage
 
 
 @dataclass(frozen=True)
@@ -16,17 +18,10 @@ class StepView:
 
     name: str  # e.g. "vision.3", "mm.2", "emb.text_avg"
     probs: tuple[float, ...]
+    stage: Stage  # from the model's plan (models.plan)
     gate_prob: float | None = None
     image_similarity: float | None = None
     text_similarity: float | None = None
-
-    @property
-    def stage(self) -> str:
-        return (
-            "vision"
-            if self.name in ("emb.vision_avg",) or self.name.startswith("vision.")
-            else "multimodal"
-        )
 
     @property
     def confidence(self) -> float:
@@ -37,6 +32,22 @@ class StepView:
         return max(range(len(self.probs)), key=self.probs.__getitem__)
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a policy's number may take; read by the service's strict request schema
+    (service.policy_spec), so that the policies here are its one description."""
+
+    ge: float
+    le: float
+
+
+# Thresholds compare with calibrated probabilities (similarities with cosines): a threshold above
+# 1 already means "never exits here", so nothing larger is meaningful.
+Threshold = Annotated[float, Range(0.0, 2.0)]
+Cosine = Annotated[float, Range(-1.0, 2.0)]
+Count = Annotated[int, Range(1, 64)]
+
+
 class Policy(Protocol):
     @property
     def name(self) -> str: ...
@@ -45,12 +56,17 @@ class Policy(Protocol):
 
     def knob(self) -> dict[str, Any]: ...
 
+    def threshold(self, exit: str) -> float | None:
+        """The calibrated confidence this exit needs to stop a page (inf: it never does), or
+        None when the policy does not decide by confidence."""
+        ...
+
 
 @dataclass(frozen=True)
 class GlobalThreshold:
     """Exit once the calibrated top-class probability reaches tau."""
 
-    tau: float
+    tau: Threshold
     name: str = "global"
 
     def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
@@ -59,19 +75,25 @@ class GlobalThreshold:
     def knob(self) -> dict[str, Any]:
         return {"tau": self.tau}
 
+    def threshold(self, exit: str) -> float | None:
+        return self.tau
+
 
 @dataclass(frozen=True)
 class PerExitThresholds:
     """A threshold per exit (exits without one never stop a page)."""
 
-    taus: dict[str, float] = field(default_factory=dict)
+    taus: dict[str, Threshold] = field(default_factory=dict)
     name: str = "per_exit"
 
     def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
-        return step.confidence >= self.taus.get(step.name, math.inf)
+        return step.confidence >= self.threshold(step.name)
 
     def knob(self) -> dict[str, Any]:
         return {"taus": dict(self.taus)}
+
+    def threshold(self, exit: str) -> float:
+        return self.taus.get(exit, math.inf)
 
 
 def heuristic_thresholds(
@@ -89,8 +111,8 @@ class Similarity:
     """MuE: exit once consecutive layers stop changing the tokens (cosine similarity), with its
     own threshold per modality; a multimodal exit needs both streams to have settled."""
 
-    image: float
-    text: float
+    image: Cosine
+    text: Cosine
     name: str = "similarity"
 
     def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
@@ -107,12 +129,15 @@ class Similarity:
     def knob(self) -> dict[str, Any]:
         return {"image": self.image, "text": self.text}
 
+    def threshold(self, exit: str) -> float | None:
+        return None  # decides by how the states settle, not by confidence
+
 
 @dataclass(frozen=True)
 class Patience:
     """Exit once the same class has been predicted by k exits running (PABEE)."""
 
-    k: int
+    k: Count
     name: str = "patience"
 
     def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
@@ -122,12 +147,15 @@ class Patience:
     def knob(self) -> dict[str, Any]:
         return {"k": self.k}
 
+    def threshold(self, exit: str) -> float | None:
+        return None  # decides by agreement between exits, not by confidence
+
 
 @dataclass(frozen=True)
 class Gate:
     """Exit when the exit's gate says the shared final classifier is right here (p >= tau)."""
 
-    tau: float
+    tau: Threshold
     name: str = "gate"
 
     def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
@@ -135,6 +163,9 @@ class Gate:
 
     def knob(self) -> dict[str, Any]:
         return {"tau": self.tau}
+
+    def threshold(self, exit: str) -> float | None:
+        return None  # thresholds the gate's probability, not the class confidence
 
 
 POLICIES = {
@@ -170,11 +201,8 @@ def may_exit(policy: Policy, name: str) -> bool:
     """Can this exit ever stop a page under the policy? (Calibrated confidences never exceed 1,
     so a threshold above 1, or none, rules an exit out.) Lets the cascade skip layers that lead
     only to exits that cannot fire."""
-    if isinstance(policy, PerExitThresholds):
-        return policy.taus.get(name, math.inf) <= 1.0
-    if isinstance(policy, GlobalThreshold):
-        return policy.tau <= 1.0
-    return True
+    tau = policy.threshold(name)
+    return tau is None or tau <= 1.0
 
 
 def vision_exits_to_run(policy: Policy, names: Sequence[str]) -> list[str]:

@@ -3,12 +3,14 @@ exit accepts (the page's top band first, the rest only if still undecided: model
 multimodal layers one at a time, stopping at the first exit the policy accepts.
 Used by evaluation and by the service; policies come from models.policies. A caller with a
 deadline passes `can_run`, asked before every stage (a vision or multimodal exit's name, or
-"ocr", "ocr.band", "ocr.rest"): when it says no, the most confident exit so far answers."""
+"ocr", "ocr.band", "ocr.rest": models.plan): when it says no, the most confident exit so far
+answers. Which exits it meets, in what order, comes from the model's plan (models.plan), which
+the offline traces follow too; every step the model yields is checked against it."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +18,12 @@ import torch
 from PIL import Image
 
 from models.bands import OcrFn, Words, band_cut, join, ocr_band
+from models.card import DEFAULT_BAND, Card
 from models.inputs import TextInputs, encode_words, image_tensor
 from models.multiexit import ExitStep, MultiExitLayoutLMv3
+from models.plan import EMBED, OCR_BAND, OCR_PAGE, OCR_REST, Exit, Stage
 from models.policies import Policy, StepView, vision_exits_to_run
 
-DEFAULT_BAND = 0.35  # share of the page height OCR'd first (see models.bands)
 CanRun = Callable[[str], bool]  # stage name -> may it start?
 OnStage = Callable[[str, float], None]  # stage name, seconds it took
 
@@ -30,18 +33,13 @@ class Prediction:
     label: int
     probs: list[float]  # calibrated
     exit: str  # e.g. "vision.2", "mm.6"
-    stage: str  # "vision" | "multimodal"
+    stage: Stage
+    layer: int  # encoder layers run in the answering stream (0 for an embedding exit)
     ocr_skipped: bool
     ocr_bands: int = 0  # OCR calls made: 0 (skipped or words given), 1 (top band or page), 2
     deadline_hit: bool = False  # can_run stopped the cascade; the most confident exit answered
     timings: dict[str, float] = field(default_factory=dict)  # s: vision, ocr, multimodal, total
     steps: list[StepView] = field(default_factory=list)  # every exit met, in order
-
-    @property
-    def layer(self) -> int:
-        """Encoder layers run in the answering stream (0 for an embedding exit)."""
-        where = self.exit.split(".")[1]
-        return int(where) if where.isdigit() else 0
 
     @property
     def answer(self) -> StepView:
@@ -55,6 +53,11 @@ class Prediction:
 
 class _Stop(Exception):
     """can_run refused the next stage."""
+
+
+class PlanMismatchError(RuntimeError):
+    """The model yielded an exit other than the one its plan says comes next: timings, deadline
+    checks and band layers would land on the wrong exits."""
 
 
 @dataclass
@@ -90,23 +93,27 @@ class _Request:
 
 
 class Cascade:
-    """Wraps a loaded checkpoint: temperatures from its card, one page at a time (batch 1, as
-    early exits are decided per page)."""
+    """A model with one temperature per exit, run one page at a time (batch 1, as early exits
+    are decided per page). band: the share of the page height OCR'd first (None: whole pages
+    in one OCR call)."""
 
     def __init__(
-        self, model: MultiExitLayoutLMv3, card: dict[str, Any], device: str = "cpu"
+        self,
+        model: MultiExitLayoutLMv3,
+        temperatures: dict[str, float] | None = None,
+        band: float | None = DEFAULT_BAND,
+        device: str = "cpu",
     ) -> None:
         self.model = model.eval()
-        self.card = card
         self.device = torch.device(device)
-        self.temperatures: dict[str, float] = card.get("temperatures", {})
-        self.final = model.config.final_exit
-        self.band: float | None = card.get("ocr_band", DEFAULT_BAND)
+        self.temperatures = dict(temperatures or {})
+        self.plan = model.config.plan
+        self.band = band
 
-    @property
-    def band_layers(self) -> int:
-        """Multimodal layers run on a top band's words before reading the rest of the page."""
-        return max(1, self.model.config.num_layers // 2)
+    @classmethod
+    def from_card(cls, model: MultiExitLayoutLMv3, card: Card, device: str = "cpu") -> Cascade:
+        """The cascade a checkpoint describes: its temperatures and its OCR band."""
+        return cls(model, card.temperatures, card.ocr_band, device)
 
     def view(self, step: ExitStep) -> StepView:
         t = self.temperatures.get(step.name, 1.0)
@@ -119,6 +126,7 @@ class Cascade:
         return StepView(
             step.name,
             tuple(probs.tolist()),
+            self.plan.stage(step.name),
             gate,
             scalar(step.image_similarity),
             scalar(step.text_similarity),
@@ -149,7 +157,7 @@ class Cascade:
         req = _Request(image, self.model.embed_image(pixels), policy, can_run, on_stage, start=t)
         req.timings["vision"] = time.perf_counter() - t
         if on_stage is not None:
-            on_stage("embed", req.timings["vision"])
+            on_stage(EMBED, req.timings["vision"])
         try:
             return self._run(req, ocr, words)
         except _Stop:
@@ -158,25 +166,25 @@ class Cascade:
 
     def _run(self, req: _Request, ocr: OcrFn | None, words: Words | None) -> Prediction:
         if req.policy is not None:
-            names = [n for n in self.model.config.exit_names() if StepView(n, ()).stage == "vision"]
-            names = vision_exits_to_run(req.policy, names)  # no layer that leads nowhere
-            answer = self._stream(req, names, self.model.vision_steps(req.tokens), "vision")
+            names = vision_exits_to_run(req.policy, [e.name for e in self.plan.vision])
+            exits = self.plan.vision[: len(names)]  # no layer that leads nowhere
+            answer = self._stream(req, exits, self.model.vision_steps(req.tokens), "vision")
             if answer is not None:
                 return answer
         if words is not None:
             return self._last_pass(req, self._encode(req, words))
         assert ocr is not None
         if req.policy is None or self.band is None:
-            page = self._ocr(req, "ocr", ocr, 0, req.image.height)
+            page = self._ocr(req, OCR_PAGE, ocr, 0, req.image.height)
             return self._last_pass(req, self._encode(req, page))
         cut = band_cut(req.image, self.band)
-        head = self._ocr(req, "ocr.band", ocr, 0, cut)
+        head = self._ocr(req, OCR_BAND, ocr, 0, cut)
         text = self._encode(req, head)
         filled = len(text.input_ids) >= self.model.config.max_text_tokens
         answer = self._multimodal(req, text, last=filled)
         if answer is not None:
             return answer
-        rest = self._ocr(req, "ocr.rest", ocr, cut, req.image.height)
+        rest = self._ocr(req, OCR_REST, ocr, cut, req.image.height)
         return self._last_pass(req, self._encode(req, join(head, rest)))
 
     def _encode(self, req: _Request, words: Words) -> TextInputs:
@@ -184,7 +192,7 @@ class Cascade:
         return encode_words(words[0], words[1], req.image.size, c.max_text_tokens, c.page_fit)
 
     def _ocr(self, req: _Request, stage: str, ocr: OcrFn, top: int, bottom: int) -> Words:
-        if stage == "ocr":  # the whole page, in one call
+        if stage == OCR_PAGE:  # the whole page, in one call
             words: Words = req.timed(stage, "ocr", ocr, req.image)
         else:
             words = req.timed(stage, "ocr", ocr_band, ocr, req.image, top, bottom)
@@ -198,14 +206,11 @@ class Cascade:
 
     def _multimodal(self, req: _Request, text: TextInputs, *, last: bool) -> Prediction | None:
         """One multimodal pass over `text`. The last pass answers at the final exit at the
-        latest; a top-band pass stops after band_layers and returns None."""
-        c = self.model.config
+        latest; a top-band pass stops after the plan's band exits and returns None."""
         ids, bbox, mask = (
             x.unsqueeze(0).to(self.device) for x in (text.input_ids, text.bbox, text.attention_mask)
         )
-        names = [n for n in c.exit_names() if StepView(n, ()).stage == "multimodal"]
-        if not last:
-            names = [n for n in names if not n.startswith("mm.") or int(n[3:]) <= self.band_layers]
+        exits = self.plan.multimodal if last else self.plan.band
 
         def steps() -> Iterator[ExitStep]:
             # Embedding exits come out of start_multimodal together; layers run one per exit.
@@ -213,24 +218,29 @@ class Cascade:
             yield from first
             yield from self.model.multimodal_steps(state, bbox)
 
-        return self._stream(req, names, steps(), "multimodal", final=last)
+        return self._stream(req, exits, steps(), "multimodal", final=last)
 
     def _stream(
         self,
         req: _Request,
-        names: list[str],
+        exits: Sequence[Exit],
         steps: Iterator[ExitStep],
         bucket: str,
         final: bool = False,
     ) -> Prediction | None:
-        """Meet the exits `names` one at a time from the lazy `steps`; answer at the first the
-        policy accepts (or, with final, at the final exit)."""
-        for name in names:
-            step: ExitStep = req.timed(name, bucket, next, steps)
+        """Meet `exits` one at a time from the lazy `steps`; answer at the first the policy
+        accepts (or, with final, at the final exit)."""
+        for expected in exits:
+            step: ExitStep | None = req.timed(expected.name, bucket, next, steps, None)
+            if step is None or step.name != expected.name:
+                found = "no exit" if step is None else step.name
+                raise PlanMismatchError(
+                    f"the model gave {found} where its plan has {expected.name}"
+                )
             view = self.view(step)
             req.steps.append(view)
             accept = req.policy is not None and req.policy.should_exit(view, req.steps[:-1])
-            if accept or (final and step.name == self.final):
+            if accept or (final and expected == self.plan.final):
                 return self._answer(req, view)
         return None
 
@@ -241,6 +251,7 @@ class Cascade:
             list(view.probs),
             view.name,
             view.stage,
+            self.plan.layer(view.name),
             ocr_skipped=req.ocr_calls == 0 and view.stage == "vision",
             ocr_bands=req.ocr_calls,
             deadline_hit=deadline_hit,

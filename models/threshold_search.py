@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from models.card import Latency
+from models.plan import EMBED, OCR_PAGE
 from models.traces import Trace, trace_cost
 
 log = logging.getLogger("docexit.threshold_search")
@@ -50,7 +51,7 @@ class Table:
     costs: list[np.ndarray]  # per vision exits run r = 0..vision: [N, M, 2] (encoder, e2e) s
 
     @classmethod
-    def build(cls, traces: Sequence[Trace], latency: dict[str, Any]) -> Table:
+    def build(cls, traces: Sequence[Trace], latency: Latency) -> Table:
         names = list(dict.fromkeys(v.name for t in traces for v in t.views))
         index = {n: i for i, n in enumerate(names)}
         n, m = len(traces), max(len(t.views) for t in traces)
@@ -86,7 +87,7 @@ class Table:
 def search_per_exit(
     traces: Sequence[Trace],
     labels: Sequence[int],
-    latency: dict[str, Any],
+    latency: Latency,
     *,
     max_loss: float = 0.0,
     max_harm: float = 0.02,
@@ -104,10 +105,9 @@ def search_per_exit(
     # Never exiting early is the cascade's own reference for harm: what the thresholds decide.
     # (It may itself differ from full depth: its last pass reads two OCR calls' words.)
     never = table.prediction[np.arange(len(y)), table.last] == y
-    stages = latency["stages"]
-    mm = [n for n in table.names if n.startswith("mm.")]
-    full_encoder = stages["embed"] + sum(stages[n] for n in mm)
-    full_e2e = full_encoder + latency["ocr"]
+    stages = latency.stages
+    full_encoder = stages[EMBED] + sum(stages[e.name] for e in traces[0].plan.layers)
+    full_e2e = full_encoder + latency.ocr_stages[OCR_PAGE]
     goal = 1.0 - margin  # of each target: modelled times are estimates
 
     def price(taus: dict[str, float]) -> float:
@@ -129,26 +129,40 @@ def search_per_exit(
     best: tuple[float, dict[str, float]] = (price({}), {})  # inf when no policy is allowed
     for run in range(table.vision + 1):
         # The structure: vision exits up to the run-th may fire, the run-th with some threshold.
+        pinned = searchable[run - 1] if run else None
         free = searchable[:run] + searchable[table.vision :]
-        taus = {searchable[run - 1]: grid[-1]} if run else {}
-        current = price(taus)
-        for _ in range(4):  # passes; each only lowers the price, so it stops early
-            moved = False
-            for name in free:
-                options: list[float | None] = list(grid)
-                if not (run and name == searchable[run - 1]):
-                    options.append(None)  # no threshold: this exit never stops a page
-                for tau in options:
-                    trial = {k: v for k, v in taus.items() if k != name}
-                    if tau is not None:
-                        trial[name] = tau
-                    p = price(trial)
-                    if p < current - 1e-9:
-                        current, taus, moved = p, trial, True
-            if not moved:
-                break
-        if current < best[0]:
-            best = (current, taus)
+        found = _descend(price, free, {pinned: grid[-1]} if pinned else {}, grid, pinned)
+        if found[0] < best[0]:
+            best = found
     if math.isinf(best[0]):
         log.warning("no thresholds keep accuracy within %.4f of full depth: never exit", max_loss)
     return dict(best[1])
+
+
+def _descend(
+    price: Callable[[dict[str, float]], float],
+    free: Sequence[str],
+    taus: dict[str, float],
+    grid: Sequence[float],
+    pinned: str | None,
+) -> tuple[float, dict[str, float]]:
+    """Coordinate descent from `taus`: each pass tries every grid threshold (or none, except for
+    the pinned exit, which must keep one) on each free exit, keeping any that lowers the price.
+    Returns (price, thresholds)."""
+    current = price(taus)
+    for _ in range(4):  # passes; each only lowers the price, so it stops early
+        moved = False
+        for name in free:
+            options: list[float | None] = list(grid)
+            if name != pinned:
+                options.append(None)  # no threshold: this exit never stops a page
+            for tau in options:
+                trial = {k: v for k, v in taus.items() if k != name}
+                if tau is not None:
+                    trial[name] = tau
+                p = price(trial)
+                if p < current - 1e-9:
+                    current, taus, moved = p, trial, True
+        if not moved:
+            break
+    return current, taus

@@ -12,48 +12,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import random
-import time
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors.torch import save_file
-from tqdm import tqdm
 
-from models.collect import collect
 from models.data.labels import CLASSES
-from models.dataset import PageDataset, Repeated, collate, list_pages, model_pages
+from models.dataset import PageDataset, Repeated, list_pages, model_pages
 from models.image_stem import imagenet_state, load_imagenet
-from models.losses import exit_weights, joint_loss
+from models.losses import exit_weights
 from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
 from models.pretrained import WORD_EMBEDDINGS, init_image_embeddings, minilm_state_dict
+from models.trainer import Steps, TrainConfig, Trainer, make_optimizer, make_scheduler
 
 log = logging.getLogger("docexit.train")
-
-
-@dataclass
-class TrainConfig:
-    seed: int = 0
-    out: str = "runs/default"
-    data: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=dict)
-    train: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> TrainConfig:
-        raw = tomllib.loads(path.read_text())
-        unknown = set(raw) - {"seed", "out", "data", "model", "train"}
-        if unknown:
-            raise ValueError(f"{path}: unknown sections {sorted(unknown)}")
-        return cls(**raw)
-
-    def opt(self, key: str, default: Any) -> Any:
-        return self.train.get(key, default)
 
 
 def build_model(cfg: TrainConfig) -> tuple[MultiExitLayoutLMv3, set[str]]:
@@ -129,116 +104,68 @@ def _seed_all(seed: int) -> None:
 def train(
     cfg: TrainConfig, out: Path, max_steps: int | None = None, progress: bool = True
 ) -> dict[str, Any]:
+    """Train (or continue training) into `out`; writes model.safetensors and train.json there and
+    returns what train.json holds. The order below is the order of random draws: keep it."""
+    # Seeded first: the model's random initialisation is part of what a seed reproduces.
     _seed_all(cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
     model, fresh = build_model(cfg)
     mc = model.config
-    d = cfg.data
-    root = Path(d.get("root", "data/synth"))
     train_set = training_pages(cfg, mc)
-    val_set = model_pages(root / "val", mc, per_class=d.get("val_per_class"), seed=cfg.seed)
-    bs, epochs = int(cfg.opt("batch_size", 16)), int(cfg.opt("epochs", 3))
-    per_epoch = math.ceil(len(train_set) / bs)
-    total = per_epoch * epochs  # the schedule's length; --max-steps only stops early
-    stop = total if max_steps is None else min(max_steps, total)
-    heads = [p for n, p in model.named_parameters() if n in fresh and p.requires_grad]
-    body = [p for n, p in model.named_parameters() if n not in fresh and p.requires_grad]
-    wd = float(cfg.opt("weight_decay", 0.01))
-    optim = torch.optim.AdamW(
-        [
-            {"params": body, "lr": float(cfg.opt("lr", 1e-4))},
-            {"params": heads, "lr": float(cfg.opt("head_lr", 1e-3))},
-        ],
-        weight_decay=wd,
-    )
-    warm = max(1, int(total * float(cfg.opt("warmup", 0.06))))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
+    val_root = Path(cfg.data.get("root", "data/synth")) / "val"
+    val_set = model_pages(val_root, mc, per_class=cfg.data.get("val_per_class"), seed=cfg.seed)
+    steps = Steps.plan(cfg, len(train_set), max_steps)
+    optim = make_optimizer(cfg, model, fresh)
+    sched = make_scheduler(optim, steps.total, float(cfg.opt("warmup", 0.06)))
     scheme = cfg.opt("loss", "weighted")
     weights = exit_weights(
         mc.exit_names(), mc.final_exit, float(cfg.opt("gamma", 0.7)), scheme, params_up_to(model)
     )
-    step, history, spent = 0, [], 0.0
-    snapshot = out / "last.pt"
-    if snapshot.exists():  # resume exactly where the last run stopped
-        state = torch.load(snapshot, weights_only=False)
-        model.load_state_dict(state["model"])
-        optim.load_state_dict(state["optim"])
-        sched.load_state_dict(state["sched"])
-        step, history, spent = state["step"], state["history"], state["seconds"]
-        torch.set_rng_state(state["torch_rng"])
-        log.info("resuming at step %d of %d", step, total)
-    save_every = int(cfg.opt("save_every", 50))
-
-    def save() -> None:
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optim": optim.state_dict(),
-                "sched": sched.state_dict(),
-                "step": step,
-                "history": history,
-                "seconds": spent + time.perf_counter() - t0,
-                "torch_rng": torch.get_rng_state(),
-            },
-            snapshot,
-        )
-
-    t0 = time.perf_counter()
-    bar = tqdm(total=stop, initial=step, unit="step", desc="train", disable=not progress)
-    while step < stop:
-        epoch, offset = divmod(step, per_epoch)
-        train_set.epoch = epoch
-        order = torch.randperm(
-            len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        )
-        model.train()
-        for b in range(offset, per_epoch):
-            if step >= stop:
-                break
-            batch = collate([train_set[int(i)] for i in order[b * bs : (b + 1) * bs]])
-            labels = batch.pop("labels")
-            loss, parts = joint_loss(model(**batch), labels, weights, scheme)
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            step += 1
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}", final=f"{parts[mc.final_exit]:.3f}")
-            if step % save_every == 0:
-                save()
-        if step % per_epoch == 0 or step >= stop:
-            acc = collect(model, val_set, bs, progress=False).accuracy()
-            history.append({"step": step, "epoch": epoch + 1, "val_accuracy": acc})
-            bar.write(
-                f"epoch {epoch + 1} val accuracy: "
-                + "  ".join(f"{n} {a:.3f}" for n, a in acc.items())
-            )
-            save()
-    bar.close()
-    seconds = spent + time.perf_counter() - t0
+    trainer = Trainer(
+        model=model,
+        optim=optim,
+        sched=sched,
+        steps=steps,
+        train_set=train_set,
+        val_set=val_set,
+        weights=weights,
+        scheme=scheme,
+        seed=cfg.seed,
+        snapshot=out / "last.pt",
+        save_every=int(cfg.opt("save_every", 50)),
+    )
+    trainer.resume()
+    trainer.run(progress)
+    seconds = trainer.seconds()
     save_file(
         {k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors")
     )
-    summary = {
-        "config": {"seed": cfg.seed, "data": cfg.data, "model": mc.to_dict(), "train": cfg.train},
-        "steps": step,
-        "train_pages": len(train_set),
-        "train_parts": [
-            {"root": str(part.root), "label": label, "pages": len(part), "repeat": times}
-            for part, times in train_set.parts
-            for label in [part.labels[0] if len(part.labels) == 1 else "all"]
-        ],
-        "val_pages": len(val_set),
-        "seconds": round(seconds, 1),
-        "history": history,
-        "loss_weights": weights,
-    }
+    summary = train_summary(cfg, trainer, seconds)
     (out / "train.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def train_summary(cfg: TrainConfig, trainer: Trainer, seconds: float) -> dict[str, Any]:
+    """What OUT/train.json records: the full config, what the run trained on, and its history."""
+    return {
+        "config": {
+            "seed": cfg.seed,
+            "data": cfg.data,
+            "model": trainer.model.config.to_dict(),
+            "train": cfg.train,
+        },
+        "steps": trainer.step,
+        "train_pages": len(trainer.train_set),
+        "train_parts": [
+            {"root": str(part.root), "label": label, "pages": len(part), "repeat": times}
+            for part, times in trainer.train_set.parts
+            for label in [part.labels[0] if len(part.labels) == 1 else "all"]
+        ],
+        "val_pages": len(trainer.val_set),
+        "seconds": round(seconds, 1),
+        "history": trainer.history,
+        "loss_weights": trainer.weights,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,15 +20,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.checkpoint import read_card
 from service import errors
+from service.admin_guard import AdminGuard
 from service.budget import resolve, thresholds_of
 from service.config_store import make_store
-from service.deps import AdminGuard
 from service.engine import Engine
 from service.lifecycle import install_drain
 from service.metrics import Metrics, mark_process_dead
 from service.pool import WorkQueue
+from service.precedence import in_force
 from service.routes import admin, classify, health
 from service.settings import Settings, usable_cores
+from service.state import ServiceState, state_of
 
 log = logging.getLogger("docexit.service")
 Loader = Callable[[Settings], Engine]
@@ -123,23 +125,23 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def _publisher(app: FastAPI) -> Callable[[], None]:
+def _publisher(state: ServiceState) -> Callable[[], None]:
     def publish() -> None:
         """Mirror the default budget and policy in force into the gauges."""
-        state = app.state
         config, settings, metrics = state.store.current(), state.settings, state.metrics
-        budget = config.latency_budget_ms or settings.latency_budget_ms
-        metrics.budget.set((budget or 0) / 1000.0)
+        default = in_force(settings, config)  # what a request that sends neither gets
+        metrics.budget.set((default.budget_ms or 0) / 1000.0)
         metrics.store_up.set(1 if state.store.healthy else 0)
         metrics.config_version.set(config.version)
-        engine: Engine | None = state.engine
+        engine = state.engine
         if engine is None:
             return
-        spec = config.policy if config.policy is not None else settings.policy
         try:
-            choice = resolve(spec, "admin", budget, engine.card, engine.latency)
+            choice = resolve(
+                default.spec, default.source, default.budget_ms, engine.card, engine.latency
+            )
         except errors.ProblemError as exc:
-            log.warning("default policy %r cannot be resolved: %s", spec, exc.detail)
+            log.warning("default policy %r cannot be resolved: %s", default.spec, exc.detail)
             return
         for name, tau in thresholds_of(choice, engine.exits).items():
             metrics.threshold.labels(exit=name).set(tau)
@@ -147,8 +149,8 @@ def _publisher(app: FastAPI) -> Callable[[], None]:
     return publish
 
 
-async def _load(app: FastAPI, loader: Loader) -> None:
-    state, settings = app.state, app.state.settings
+async def _load(state: ServiceState, loader: Loader) -> None:
+    settings = state.settings
     try:
         state.detail = f"loading checkpoint {settings.checkpoint}"
         engine = await asyncio.to_thread(loader, settings)
@@ -166,12 +168,12 @@ async def _load(app: FastAPI, loader: Loader) -> None:
         log.exception("model failed to load")
 
 
-async def _refresh(app: FastAPI) -> None:
+async def _refresh(state: ServiceState) -> None:
     """Replicas learn of changes through the store; the gauges follow within a second."""
     while True:
         await asyncio.sleep(1.0)
         try:
-            app.state.publish_config()
+            state.publish_config()
         except Exception:  # a gauge update must never end the loop that keeps them current
             log.exception("publishing the config gauges failed")
 
@@ -179,15 +181,16 @@ async def _refresh(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, loader: Loader | None = None) -> FastAPI:
     settings = settings or Settings()
     card = read_card(Path(settings.checkpoint))
-    metrics = Metrics(int(card["config"]["num_layers"]))
+    metrics = Metrics(card.model_shape().num_layers, settings.prometheus_multiproc_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        uninstall_drain = install_drain(app, settings.shutdown_drain_s)
-        await app.state.store.start()
+        state = state_of(app)
+        uninstall_drain = install_drain(state, settings.shutdown_drain_s)
+        await state.store.start()
         tasks = [
-            asyncio.create_task(_load(app, loader or Engine.load), name="docexit-load"),
-            asyncio.create_task(_refresh(app), name="docexit-refresh"),
+            asyncio.create_task(_load(state, loader or Engine.load), name="docexit-load"),
+            asyncio.create_task(_refresh(state), name="docexit-refresh"),
         ]
         try:
             yield
@@ -197,27 +200,30 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await app.state.store.stop()
-            app.state.queue.shutdown()
-            if app.state.engine is not None:
-                app.state.engine.close()
+            await state.store.stop()
+            state.queue.shutdown()
+            if state.engine is not None:
+                state.engine.close()
             uninstall_drain()
-            mark_process_dead(os.getpid())
+            mark_process_dead(os.getpid(), settings.prometheus_multiproc_dir)
 
     app = FastAPI(
         title="docexit",
         summary="Scanned-page classification (RVL-CDIP classes) with calibrated early exits",
-        version=str(card.get("version", "0")),
+        version=card.version or "0",
         lifespan=lifespan,
         responses=errors.responses(500),
     )
-    app.state.settings, app.state.card, app.state.metrics = settings, card, metrics
-    app.state.store = make_store(settings.redis_url, settings.redis_resync_s)
-    app.state.queue = WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s)
-    app.state.engine, app.state.ready, app.state.detail = None, False, "starting"
-    app.state.draining = False
-    app.state.admin_guard = AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s)
-    app.state.publish_config = _publisher(app)
+    state = ServiceState(
+        settings=settings,
+        card=card,
+        metrics=metrics,
+        store=make_store(settings.redis_url, settings.redis_resync_s),
+        queue=WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s),
+        admin_guard=AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s),
+    )
+    state.publish_config = _publisher(state)
+    app.state.service = state  # the one thing on app.state; read it through state_of(app)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)
     app.add_middleware(RequestContext, metrics=metrics)

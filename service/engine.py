@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,19 @@ from typing import Any
 import torch
 from PIL import Image
 
+from models.card import Card
 from models.checkpoint import library_differences, load_checkpoint
-from models.data.ocr import OcrEngine
+from models.ocr import OcrEngine
+from models.policies import Policy, StepView
 from models.runtime import Cascade, OcrFn, Prediction, Words
-from service import cascade as anytime
-from service.budget import Choice, Deadline, LatencyModel
+from service import deadline as anytime
+from service.budget import Choice
+from service.client_ocr import parse_client_ocr
+from service.deadline import Deadline
 from service.decode import Page, decode
-from service.ocr import CachedOcr, make_engine, parse_client_ocr
+from service.latency_model import LatencyModel
+from service.ocr_cache import CachedOcr
+from service.ocr_engines import make_engine
 from service.pdf_sandbox import PdfSandbox
 from service.settings import Settings
 
@@ -33,6 +40,26 @@ def pick_device(device: str) -> str:
     return device
 
 
+@dataclass(frozen=True)
+class _NoExit:
+    """The warm-up's policy: it names no confidence threshold, so no vision exit is ruled out
+    (models.policies.may_exit), and stops nowhere, so the multimodal stream runs to the end."""
+
+    name: str = "warm_up"
+
+    def should_exit(self, step: StepView, history: Sequence[StepView]) -> bool:
+        return False
+
+    def knob(self) -> dict[str, Any]:
+        return {}
+
+    def threshold(self, exit: str) -> float | None:
+        return None
+
+
+WARM_UP: Policy = _NoExit()
+
+
 @dataclass
 class Result:
     page: Page
@@ -44,7 +71,7 @@ class Engine:
     def __init__(
         self,
         cascade: Cascade,
-        card: dict[str, Any],
+        card: Card,
         ocr: OcrFn | None,
         settings: Settings,
         device: str,
@@ -56,10 +83,10 @@ class Engine:
             settings,
             device,
         )
-        self.labels: list[str] = list(card["labels"])
+        self.labels: list[str] = list(card.labels)
         self.exits: list[str] = cascade.model.config.exit_names()
         self.num_layers = cascade.model.config.num_layers
-        self.latency = LatencyModel(card.get("latency", {}), self.exits)
+        self.latency = LatencyModel(card.latency, cascade.plan)
         self.pdf = PdfSandbox(
             settings.workers, settings.pdf_timeout_s, settings.pdf_memory_mb * 2**20
         )
@@ -68,21 +95,23 @@ class Engine:
     def load(cls, settings: Settings, ocr_engine: OcrEngine | None = None) -> Engine:
         device = pick_device(settings.device)
         model, card = load_checkpoint(Path(settings.checkpoint), device)
-        engine = ocr_engine or make_engine(settings.ocr_engine)
+        engine = ocr_engine or make_engine(
+            settings.ocr_engine, settings.paddle_det_dir, settings.paddle_rec_dir
+        )
         ocr = CachedOcr(engine, settings.redis_url, settings.ocr_cache_ttl_s)
         log.info(
             "loaded %s %s from %s on %s, OCR %s",
-            card.get("name"),
-            card.get("version"),
+            card.name,
+            card.version,
             settings.checkpoint,
             device,
             engine.name,
         )
         # A warning, not a refusal: another release may be deliberate (a newer patch, a CUDA
         # build), and the test suite fails on any difference for the locked environment.
-        for difference in library_differences(card):
+        for difference in library_differences(card.libraries):
             log.warning("checkpoint %s: %s", settings.checkpoint, difference)
-        return cls(Cascade(model, card, device), card, ocr, settings, device)
+        return cls(Cascade.from_card(model, card, device), card, ocr, settings, device)
 
     def close(self) -> None:
         """Stops the PDF processes; the server is shutting down."""
@@ -90,20 +119,23 @@ class Engine:
 
     @property
     def name(self) -> str:
-        return str(self.card.get("name", Path(self.settings.checkpoint).name))
+        return self.card.name or Path(self.settings.checkpoint).name
 
     @property
     def version(self) -> str:
-        return str(self.card.get("version", self.card["hashes"]["weights_sha256"][:12]))
+        return self.card.version or self.card.hashes.weights_sha256[:12]
 
     def warm_up(self, pages: int) -> None:
-        """Run blank pages through both streams (full depth, with words) so the first real
-        request does not pay for lazy allocations; OCR is not warmed, as engines load eagerly."""
+        """Run blank pages through both streams, every vision exit and then (with words) every
+        multimodal layer, so the first real request does not pay for lazy allocations; OCR is
+        not warmed, as engines load eagerly. Straight through the cascade, with no deadline and
+        no stage observer: cold timings must not teach the live latency model (self.latency)
+        that every stage is slow."""
         self.pdf.start()  # the PDF processes get ready meanwhile
         words: Words = (["warm", "up"], [(10, 10, 60, 30), (70, 10, 120, 30)])
         for _ in range(pages):
             image = Image.new("L", (770, 1000), 255)
-            anytime.run(self.cascade, image, None, Deadline(None), self.latency, None, words)
+            self.cascade.classify(image, words=words, policy=WARM_UP)
 
     def classify(
         self,

@@ -12,27 +12,32 @@ worker process, so it wraps uvicorn's handler rather than replacing it."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
-
-from fastapi import FastAPI
+from typing import Any, Protocol
 
 log = logging.getLogger("docexit.service")
 
 Handler = Callable[[int, FrameType | None], Any]
 
 
-def begin_drain(app: FastAPI) -> None:
+class Drainable(Protocol):
+    """What the drain sets: the app's ServiceState (service.state), whose flag /readyz reads."""
+
+    draining: bool
+
+
+def begin_drain(state: Drainable) -> None:
     """From now on /readyz answers 503; requests are still served."""
-    if not app.state.draining:
-        app.state.draining = True
+    if not state.draining:
+        state.draining = True
         log.info("draining: readiness fails, in-flight and new requests are still served")
 
 
-def install_drain(app: FastAPI, drain_s: float) -> Callable[[], None]:
+def install_drain(state: Drainable, drain_s: float) -> Callable[[], None]:
     """Wrap the process's SIGTERM handler (uvicorn's) with a drain of drain_s seconds; returns
     the function that puts the wrapped handler back. A no-op off the main thread (signal
     handlers live there: an in-process test client runs the lifespan elsewhere) or for 0 s."""
@@ -44,17 +49,22 @@ def install_drain(app: FastAPI, drain_s: float) -> Callable[[], None]:
     def hand_over(sig: int, frame: FrameType | None) -> None:
         if callable(previous):
             previous(sig, frame)
-        else:  # no server handler (SIG_DFL): end the process the default way
+        elif threading.current_thread() is threading.main_thread():
+            # No server handler (SIG_DFL): end the process the default way.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.raise_signal(sig)
+        else:
+            # The drain's timer: only the main thread may change a handler, so signal the
+            # process again; on_sigterm, already draining, hands over from the main thread.
+            os.kill(os.getpid(), sig)
 
     def on_sigterm(sig: int, frame: FrameType | None) -> None:
-        if app.state.draining:  # a second SIGTERM: stop waiting
+        if state.draining:  # a second SIGTERM: stop waiting
             for timer in timers:
                 timer.cancel()
             hand_over(sig, frame)
             return
-        begin_drain(app)
+        begin_drain(state)
         # uvicorn's handler only sets flags its main loop polls, so a timer thread may call it.
         timer = threading.Timer(drain_s, hand_over, (sig, None))
         timer.daemon = True

@@ -6,8 +6,6 @@ processes' files, so a scrape sees the whole service whichever worker answers it
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -20,7 +18,6 @@ from prometheus_client import (
 
 # 1 ms to about 70 s, x1.5 per bucket: from a vision exit on a GPU to OCR of a dense page.
 DURATION_BUCKETS = tuple(round(0.001 * 1.5**i, 6) for i in range(28))
-STAGES = ("decode", "ocr", "encode", "total")
 
 NAMES = (
     "docexit_exit_layer",
@@ -36,15 +33,13 @@ NAMES = (
 )
 
 
-def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-
 class Metrics:
     """The service's collectors in their own registry (so several apps in one test process do
-    not clash); in multiprocess mode values go to the shared folder instead."""
+    not clash); in multiprocess mode (`multiproc_dir`, Settings.prometheus_multiproc_dir) values
+    go to the shared folder instead, and /metrics merges every process's."""
 
-    def __init__(self, num_layers: int) -> None:
+    def __init__(self, num_layers: int, multiproc_dir: str | None = None) -> None:
+        self.multiproc_dir = multiproc_dir
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.exit_layer = Histogram(
@@ -115,14 +110,14 @@ class Metrics:
 
     def exposition(self) -> tuple[bytes, str]:
         """The /metrics body: this registry, or every process's values in multiprocess mode."""
-        if multiprocess_dir():
+        if self.multiproc_dir:
             merged = CollectorRegistry()
-            multiprocess.MultiProcessCollector(merged)
+            multiprocess.MultiProcessCollector(merged, path=self.multiproc_dir)
             return generate_latest(merged), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def mark_process_dead(pid: int) -> None:
+def mark_process_dead(pid: int, multiproc_dir: str | None) -> None:
     """Drop a finished worker's live gauges (inflight) from the merged view."""
-    if multiprocess_dir():
-        multiprocess.mark_process_dead(pid)
+    if multiproc_dir:
+        multiprocess.mark_process_dead(pid, multiproc_dir)

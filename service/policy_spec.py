@@ -1,5 +1,6 @@
 """A client's explicit policy ({"name": ..., knob}) checked before it runs: per request and as the
-admin-set default, the same rules.
+admin-set default, the same rules. The schema is derived from the policy dataclasses themselves
+(models.policies: their fields, types and Range bounds), so there is one description of each.
 
 The policy dataclasses (models.policies) take whatever they are given, so a knob of the wrong type
 ("0.9", null, NaN) would only fail mid-request, in a comparison or in the JSON answer, as a 500;
@@ -9,67 +10,61 @@ per-exit thresholds that name the checkpoint's exits."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from models.policies import Policy, make_policy
+from models.policies import POLICIES, Policy, Range, make_policy
 from service.errors import invalid
 
-# Thresholds compare with calibrated probabilities (and similarities with cosines): finite, and
-# a threshold above 1 already means "never exits here", so nothing larger is meaningful.
-Threshold = Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)]
-Cosine = Annotated[float, Field(ge=-1.0, le=2.0, allow_inf_nan=False)]
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
-class _Global(BaseModel):
-    model_config = _STRICT
-    name: Literal["global"]
-    tau: Threshold
+def _strict_type(hint: Any) -> Any:
+    """A policy field's type for pydantic: its Range as bounds, and floats finite."""
+    if get_origin(hint) is Annotated:
+        base, *meta = get_args(hint)
+        limits = [m for m in meta if isinstance(m, Range)]
+        finite = False if base is float else None
+        ge, le = (limits[0].ge, limits[0].le) if limits else (None, None)
+        return Annotated[base, Field(ge=ge, le=le, allow_inf_nan=finite)]
+    if get_origin(hint) is dict:
+        key, value = get_args(hint)
+        return dict.__class_getitem__((key, _strict_type(value)))
+    return hint
 
 
-class _Gate(BaseModel):
-    model_config = _STRICT
-    name: Literal["gate"]
-    tau: Threshold
+def _schema(family: type[Any]) -> type[BaseModel]:
+    """The strict request schema of one policy dataclass: its name, and every other field it
+    takes, required, of its type and range."""
+    hints = get_type_hints(family, include_extras=True)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(family):
+        if f.name == "name":
+            fields["name"] = (Literal.__getitem__(f.default), ...)
+        else:
+            fields[f.name] = (_strict_type(hints[f.name]), ...)
+    return create_model(f"{family.__name__}Spec", __config__=_STRICT, **fields)
 
 
-class _PerExit(BaseModel):
-    model_config = _STRICT
-    name: Literal["per_exit"]
-    taus: dict[str, Threshold]
-
-
-class _Similarity(BaseModel):
-    model_config = _STRICT
-    name: Literal["similarity"]
-    image: Cosine
-    text: Cosine
-
-
-class _Patience(BaseModel):
-    model_config = _STRICT
-    name: Literal["patience"]
-    k: int = Field(ge=1, le=64)
-
-
-Spec = _Global | _Gate | _PerExit | _Similarity | _Patience
-_SPEC: TypeAdapter[Spec] = TypeAdapter(Annotated[Spec, Field(discriminator="name")])
+SCHEMAS = {name: _schema(family) for name, family in POLICIES.items()}
+_ONE_OF: Any = Union.__getitem__(tuple(SCHEMAS.values()))
+_SPEC: TypeAdapter[Any] = TypeAdapter(Annotated[_ONE_OF, Field(discriminator="name")])
 
 
 def build_policy(spec: dict[str, Any], exits: list[str], where: tuple[str, ...]) -> Policy:
     """The policy a client described, or 422 with field errors located under `where` (e.g.
     ("body", "policy") for the admin API, ("policy",) for a request's form field)."""
     try:
-        parsed = _SPEC.validate_python(spec)
+        parsed: Any = _SPEC.validate_python(spec)
     except ValidationError as exc:
         found = [
             {"loc": [*where, *e["loc"]], "msg": e["msg"], "type": e["type"]}
             for e in exc.errors(include_url=False)
         ]
         raise invalid(f"policy {spec.get('name')!r} is not valid", found) from exc
-    if isinstance(parsed, _PerExit):
+    if parsed.name == "per_exit":
         unknown = sorted(set(parsed.taus) - set(exits))
         if unknown:
             raise invalid(f"the checkpoint has no exits {unknown}; it has {exits}")

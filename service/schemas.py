@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.settings import MAX_BUDGET_MS
+
 
 class TopK(BaseModel):
     label: str
@@ -92,7 +94,7 @@ class BudgetBody(BaseModel):
     latency_budget_ms: int | None = Field(
         description="default budget for requests that send none; null: no deadline",
         gt=0,
-        le=600_000,
+        le=MAX_BUDGET_MS,
         strict=True,
     )
 

@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.policies import POLICIES
 
 
 def usable_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -28,13 +30,17 @@ def usable_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     return cores
 
 
+# The largest per-request latency budget, wherever one is set (request, admin API, settings):
+# ten minutes is already far past any page's full-depth time.
+MAX_BUDGET_MS = 600_000
 MIN_ADMIN_TOKEN = 16  # characters; shorter tokens are guessable by an online attacker
-POLICY_NAMES = ("auto", "card", "global", "per_exit", "similarity", "patience", "gate")
+POLICY_NAMES = ("auto", "card", *POLICIES)  # the families come from models.policies
 
 
 class Settings(BaseSettings):
     """Every knob an operator sets; the per-request knobs (budget, policy) only override the
-    defaults named here and the admin-set runtime config."""
+    defaults named here and the admin-set runtime config. The one reader of the environment in
+    service/."""
 
     model_config = SettingsConfigDict(env_prefix="DOCEXIT_", extra="ignore")
 
@@ -46,6 +52,15 @@ class Settings(BaseSettings):
         default="auto", description="auto uses the GPU when torch sees one"
     )
     ocr_engine: Literal["tesseract", "rapidocr", "paddleocr"] = "tesseract"
+    paddle_det_dir: str | None = Field(
+        default=None,
+        description="PP-OCR text detection model folder for the paddleocr engine "
+        "(`python -m tools.paddle_models --out DIR` builds DIR/det)",
+    )
+    paddle_rec_dir: str | None = Field(
+        default=None,
+        description="PP-OCR text recognition model folder for the paddleocr engine (DIR/rec)",
+    )
     ocr_cache_ttl_s: int = Field(
         default=7 * 24 * 3600, ge=0, description="OCR cache lifetime in Redis, 0 disables"
     )
@@ -102,7 +117,7 @@ class Settings(BaseSettings):
         default=60.0, gt=0, le=86_400, description="admin failure window and lockout (seconds)"
     )
     latency_budget_ms: int | None = Field(
-        default=None, gt=0, le=600_000, description="default per-request budget; unset: none"
+        default=None, gt=0, le=MAX_BUDGET_MS, description="default per-request budget; unset: none"
     )
     policy: str = Field(
         default="auto",
@@ -118,6 +133,23 @@ class Settings(BaseSettings):
         le=300,
         description="on SIGTERM, seconds /readyz answers 503 while still serving, before "
         "the server stops accepting and finishes what is in flight",
+    )
+    # The server's own variables, under the names uvicorn and prometheus_client use, without the
+    # prefix. Aliases only: Kubernetes gives pods of a Service named docexit DOCEXIT_PORT=tcp://...,
+    # which a prefixed `port` field would read.
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT"))
+    uvicorn_workers: int = Field(
+        default=1,
+        validation_alias=AliasChoices("UVICORN_WORKERS"),
+        description="server processes (python -m service)",
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+    prometheus_multiproc_dir: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="with several server processes: the folder their metrics are merged from "
+        "(prometheus_client itself reads the variable to decide where values are written)",
     )
 
     @field_validator("admin_token")
@@ -140,6 +172,11 @@ class Settings(BaseSettings):
         if value not in POLICY_NAMES:
             raise ValueError(f"DOCEXIT_POLICY must be one of {POLICY_NAMES}, not {value!r}")
         return value
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _unset_if_empty(cls, value: str | None) -> str | None:
+        return value or None  # an empty PROMETHEUS_MULTIPROC_DIR: single-process metrics
 
     @field_validator("redis_url")
     @classmethod

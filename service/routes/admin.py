@@ -14,11 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.routing import APIRoute
 
+from models.card import Card
 from service import errors
+from service.admin_guard import authenticate
 from service.budget import check_spec
 from service.config_store import AUDIT_KEEP, AuditEntry, ConfigStore, StoreUnavailableError
-from service.deps import AdminDep, StoreDep, authenticate
+from service.deps import AdminDep, StoreDep
 from service.schemas import BudgetBody, ConfigView, PolicyBody
+from service.state import state_of
 
 MAX_BODY = 64 * 1024  # bytes of an admin request body; a budget or a policy is far smaller
 MAX_POLICY_JSON = 4096  # bytes of a policy spec as JSON; the card's largest is about 700
@@ -62,7 +65,7 @@ router = APIRouter(
 )
 
 
-def check_policy(spec: str | dict[str, Any] | None, card: dict[str, Any]) -> None:
+def check_policy(spec: str | dict[str, Any] | None, card: Card) -> None:
     """422 unless every request could run this policy: a known family with an operating point
     on the card, or an explicit policy whose knobs have the right types and ranges and whose
     per-exit thresholds name the card's exits."""
@@ -100,7 +103,7 @@ async def change(request: Request, store: ConfigStore, field: Any, value: Any, a
         await store.update(field, value, actor)
     except StoreUnavailableError as exc:
         raise unavailable(exc, "the change was not applied") from exc
-    request.app.state.publish_config()
+    state_of(request.app).publish_config()
 
 
 @router.get("/latency-budget", response_model=ConfigView)
@@ -125,7 +128,7 @@ async def get_policy(store: StoreDep, _actor: AdminDep) -> ConfigView:
 async def put_policy(
     request: Request, body: PolicyBody, store: StoreDep, actor: AdminDep
 ) -> ConfigView:
-    check_policy(body.policy, request.app.state.card)
+    check_policy(body.policy, state_of(request.app).card)
     await change(request, store, "policy", body.policy, actor)
     return view(store)
 

@@ -10,10 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 
 from service import errors
-from service.budget import Choice, Deadline, resolve, thresholds_of
+from service.budget import Choice, resolve, thresholds_of
 from service.config_store import RuntimeConfig
+from service.deadline import Deadline
 from service.deps import EngineDep, MetricsDep, QueueDep, SettingsDep, StoreDep
 from service.engine import Engine, Result
+from service.precedence import in_force
 from service.schemas import (
     Classification,
     ExitInfo,
@@ -22,11 +24,10 @@ from service.schemas import (
     Timings,
     TopK,
 )
-from service.settings import Settings
+from service.settings import MAX_BUDGET_MS, Settings
 
 router = APIRouter(tags=["classify"])
 TOP_K = 5
-MAX_BUDGET_MS = 600_000
 
 
 def parse_policy(raw: str | None) -> str | dict[str, Any] | None:
@@ -55,16 +56,11 @@ def choose(
     full_depth: bool,
 ) -> tuple[Choice, int | None]:
     """Request values first, then the admin-set runtime config, then the settings."""
-    budget = budget_ms or config.latency_budget_ms or settings.latency_budget_ms
     if full_depth:
         return Choice(None, "full_depth", {}, "request"), None
-    if policy is not None:
-        spec, source = policy, "request"
-    elif config.policy is not None:
-        spec, source = config.policy, "admin"
-    else:
-        spec, source = settings.policy, "settings"
-    return resolve(spec, source, budget, engine.card, engine.latency), budget
+    chosen = in_force(settings, config, policy, budget_ms)
+    choice = resolve(chosen.spec, chosen.source, chosen.budget_ms, engine.card, engine.latency)
+    return choice, chosen.budget_ms
 
 
 def build_response(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from models.card import as_written
 from service import errors
 from service.deps import EngineDep, MetricsDep, QueueDep, StoreDep
 from service.schemas import Health, ModelCard
+from service.state import state_of
 
 router = APIRouter(tags=["operations"])
 
@@ -21,10 +23,10 @@ async def livez() -> Health:
 async def readyz(request: Request, store: StoreDep) -> Health:
     """200 once the model is loaded and warmed, 503 again while draining for a shutdown; the
     detail also says how the config store is."""
-    state = request.app.state
+    state = state_of(request.app)
     if state.draining:
         raise errors.not_ready(
-            f"draining: shutting down, {request.app.state.queue.pending} request(s) in flight"
+            f"draining: shutting down, {state.queue.pending} request(s) in flight"
         )
     if not state.ready:
         raise errors.not_ready(state.detail)
@@ -39,11 +41,11 @@ async def model(engine: EngineDep) -> ModelCard:
         version=engine.version,
         labels=engine.labels,
         exits=engine.exits,
-        temperatures=card.get("temperatures", {}),
-        thresholds=card.get("thresholds", {}),
-        policy=card.get("policy"),
-        operating_points=card.get("operating_points", []),
-        latency=card.get("latency", {}),
+        temperatures=card.temperatures,
+        thresholds=card.thresholds,
+        policy=None if card.policy is None else card.policy.spec(),
+        operating_points=[as_written(p) for p in card.operating_points],
+        latency={} if card.latency is None else as_written(card.latency),
         live_latency_s=engine.latency.snapshot(),
         device=engine.device,
         ocr_engine=engine.settings.ocr_engine,
@@ -58,7 +60,7 @@ async def model(engine: EngineDep) -> ModelCard:
 async def metrics(request: Request, metrics: MetricsDep, queue: QueueDep) -> Response:
     # The config gauges follow the store every second anyway (app._refresh); a scrape right
     # after a change another replica made must not read the old budget and thresholds.
-    request.app.state.publish_config()
+    state_of(request.app).publish_config()
     metrics.queue_depth.set(queue.waiting)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

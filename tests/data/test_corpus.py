@@ -12,7 +12,7 @@ from PIL import Image
 
 from models.data.families import FAMILIES, REQUIRED_FIELDS, SPARSE_FAMILIES
 from models.data.labels import CLASS_TO_ID, CLASSES
-from models.data.ocr import normalise
+from models.ocr import normalise
 from tests.conftest import PER_CLASS
 
 

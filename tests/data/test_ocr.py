@@ -11,9 +11,9 @@ import pytest
 
 from models.data import ocr
 from models.data.labels import CLASSES
-from models.data.ocr import OcrWord, TesseractEngine, normalise, word_recall
 from models.data.page import render
 from models.data.synth import page_seed
+from models.ocr import OcrWord, TesseractEngine, make_engine, normalise, word_recall
 
 pytest.importorskip("pytesseract")
 if shutil.which("tesseract") is None:  # make test installs it; a bare pytest run may not have it
@@ -92,4 +92,4 @@ def test_ocr_command_stores_words_beside_pages_and_resumes(
 
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown OCR engine"):
-        ocr.make_engine("nope")
+        make_engine("nope")

@@ -77,7 +77,7 @@ def test_baseline_is_the_final_classifier_of_full_depth(pages: list[BenchPage]) 
     from models.runtime import Cascade
 
     model, card = load_checkpoint(CHECKPOINT)
-    plain, cascade = PlainModel(model, card), Cascade(model, card)
+    plain, cascade = PlainModel(model, card), Cascade.from_card(model, card)
     for page in pages:
         words = json.loads(page.truth_ocr)["words"]
         texts, boxes = [w["text"] for w in words], [w["box"] for w in words]

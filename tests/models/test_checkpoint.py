@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pydantic import ValidationError
 
 from models import checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, update_card
@@ -17,20 +18,22 @@ from tests.models.conftest import tiny_batch, tiny_config
 
 
 def test_round_trip(tmp_path: Path, model: MultiExitLayoutLMv3) -> None:
-    card = save_checkpoint(model, {"name": "tiny", "temperatures": {"mm.3": 1.5}}, tmp_path)
-    assert card["hashes"]["base"] == {}  # random word embeddings are stored, not borrowed
+    card = save_checkpoint(model, tmp_path, name="tiny", temperatures={"mm.3": 1.5})
+    assert card.hashes.base == {}  # random word embeddings are stored, not borrowed
     loaded, read = load_checkpoint(tmp_path)
-    assert read["temperatures"] == {"mm.3": 1.5} and read["exits"] == model.config.exit_names()
+    assert read.temperatures == {"mm.3": 1.5} and read.exits == model.config.exit_names()
     batch = tiny_batch()
     a, b = model(**batch), loaded(**batch)
     for name in a.steps:
         torch.testing.assert_close(a.steps[name].logits, b.steps[name].logits, atol=2e-2, rtol=2e-2)
     update_card(tmp_path, thresholds={"mm.1": 0.9})
-    assert load_checkpoint(tmp_path)[1]["thresholds"] == {"mm.1": 0.9}
+    assert load_checkpoint(tmp_path)[1].thresholds == {"mm.1": 0.9}
+    with pytest.raises(ValidationError):  # a field of the wrong type is refused, not written
+        update_card(tmp_path, thresholds={"mm.1": "high"})
 
 
 def test_corrupt_weights_are_refused(tmp_path: Path, model: MultiExitLayoutLMv3) -> None:
-    save_checkpoint(model, {}, tmp_path)
+    save_checkpoint(model, tmp_path)
     weights = tmp_path / checkpoint.WEIGHTS
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
@@ -42,7 +45,7 @@ def test_corrupt_weights_are_refused(tmp_path: Path, model: MultiExitLayoutLMv3)
 def test_missing_or_foreign_card(tmp_path: Path, model: MultiExitLayoutLMv3) -> None:
     with pytest.raises(CheckpointError, match="card.json is missing"):
         load_checkpoint(tmp_path)
-    save_checkpoint(model, {}, tmp_path)
+    save_checkpoint(model, tmp_path)
     card = json.loads((tmp_path / "card.json").read_text())
     card["format"] = "something-else/9"
     (tmp_path / "card.json").write_text(json.dumps(card))
@@ -67,7 +70,7 @@ def minilm_shaped(tmp_path: Path) -> tuple[MultiExitLayoutLMv3, Path]:
     words = minilm_state_dict(513)["backbone.embeddings.word_embeddings.weight"]
     model.backbone.embeddings.word_embeddings.weight.data.copy_(words)
     folder = tmp_path / "ckpt"
-    save_checkpoint(model, {}, folder)
+    save_checkpoint(model, folder)
     return model, folder
 
 

@@ -96,7 +96,7 @@ def test_a_squashed_page_fills_the_square_as_before() -> None:
 
 def test_full_depth_runs_no_vision_layer_and_reads_the_page(model: MultiExitLayoutLMv3) -> None:
     ocr = CountingOcr()
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr)
+    pred = Cascade(model).classify(_page(), ocr=ocr)
     assert ocr.calls == 1 and not pred.ocr_skipped
     assert pred.exit == "mm.3" and pred.layer == 3 and pred.stage == "multimodal"
     assert [s.name for s in pred.steps] == ["emb.text_avg", "emb.concat", "mm.1", "mm.2", "mm.3"]
@@ -105,16 +105,14 @@ def test_full_depth_runs_no_vision_layer_and_reads_the_page(model: MultiExitLayo
 
 def test_a_confident_vision_exit_skips_ocr(model: MultiExitLayoutLMv3) -> None:
     ocr = CountingOcr()
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.0))
+    pred = Cascade(model).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.0))
     assert ocr.calls == 0 and pred.ocr_skipped and pred.exit == "emb.vision_avg"
     assert pred.timings["ocr"] == 0.0 and pred.ocr_bands == 0 and pred.timings["total"] > 0
 
 
 def test_a_policy_that_never_fires_ends_at_the_final_exit(model: MultiExitLayoutLMv3) -> None:
     ocr = CountingOcr()
-    pred = Cascade(model, {"temperatures": {"mm.3": 2.0}}).classify(
-        _page(), ocr=ocr, policy=GlobalThreshold(0.999)
-    )
+    pred = Cascade(model, {"mm.3": 2.0}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     # Vision exits, then the top band's words up to band_layers, then the whole page.
     assert ocr.calls == 2 and pred.ocr_bands == 2 and pred.exit == "mm.3"
     assert [s.name for s in pred.steps] == [
@@ -148,7 +146,7 @@ def test_a_top_band_that_fills_the_text_budget_is_the_only_ocr(
     model: MultiExitLayoutLMv3,
 ) -> None:
     ocr = CropRecordingOcr(40)  # 40 words, far more than max_text_tokens = 16
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
+    pred = Cascade(model).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     assert pred.ocr_bands == 1 and pred.exit == "mm.3" and len(ocr.crops) == 1
     width, height = ocr.crops[0]
     assert width == 64 and 0 < height < 80  # the top band, not the page
@@ -156,31 +154,29 @@ def test_a_top_band_that_fills_the_text_budget_is_the_only_ocr(
 
 def test_the_rest_of_the_page_is_read_below_the_band(model: MultiExitLayoutLMv3) -> None:
     ocr = CropRecordingOcr(2)
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
+    pred = Cascade(model).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     (w1, h1), (w2, h2) = ocr.crops
     assert pred.ocr_bands == 2 and w1 == w2 == 64 and h1 + h2 == 80
 
 
 def test_bands_off_or_words_given_mean_one_or_no_ocr(model: MultiExitLayoutLMv3) -> None:
     ocr = CropRecordingOcr(2)
-    pred = Cascade(model, {"ocr_band": None}).classify(
-        _page(), ocr=ocr, policy=GlobalThreshold(0.999)
-    )
+    pred = Cascade(model, band=None).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     assert ocr.crops == [(64, 80)] and pred.ocr_bands == 1
     given = (["Invoice"], [(2, 2, 30, 9)])
-    pred = Cascade(model, {}).classify(_page(), ocr=ocr, words=given, policy=GlobalThreshold(0.999))
+    pred = Cascade(model).classify(_page(), ocr=ocr, words=given, policy=GlobalThreshold(0.999))
     assert len(ocr.crops) == 1 and pred.ocr_bands == 0 and pred.exit == "mm.3"
 
 
 def test_temperature_softens_the_answer(model: MultiExitLayoutLMv3) -> None:
-    hot = Cascade(model, {"temperatures": {"mm.3": 5.0}}).classify(_page(), ocr=CountingOcr())
-    cold = Cascade(model, {}).classify(_page(), ocr=CountingOcr())
+    hot = Cascade(model, {"mm.3": 5.0}).classify(_page(), ocr=CountingOcr())
+    cold = Cascade(model).classify(_page(), ocr=CountingOcr())
     assert max(hot.probs) < max(cold.probs) and hot.label == cold.label
 
 
 def test_text_is_required_past_the_vision_stage(model: MultiExitLayoutLMv3) -> None:
     with pytest.raises(ValueError, match="needs text"):
-        Cascade(model, {}).classify(_page())
+        Cascade(model).classify(_page())
 
 
 def test_a_refused_stage_stops_the_cascade_with_the_most_confident_exit(
@@ -193,7 +189,7 @@ def test_a_refused_stage_stops_the_cascade_with_the_most_confident_exit(
         asked.append(stage)
         return not stage.startswith("ocr")
 
-    pred = Cascade(model, {}).classify(
+    pred = Cascade(model).classify(
         _page(), ocr=ocr, policy=GlobalThreshold(0.999), can_run=before_ocr
     )
     assert pred.deadline_hit and pred.ocr_skipped and ocr.crops == []
@@ -206,7 +202,7 @@ def test_stage_timings_reach_the_caller_and_full_depth_ignores_deadlines(
     model: MultiExitLayoutLMv3,
 ) -> None:
     seen: list[tuple[str, float]] = []
-    pred = Cascade(model, {}).classify(
+    pred = Cascade(model).classify(
         _page(),
         ocr=CropRecordingOcr(2),
         policy=GlobalThreshold(0.999),
@@ -217,7 +213,7 @@ def test_stage_timings_reach_the_caller_and_full_depth_ignores_deadlines(
     assert pred.deadline_hit and pred.ocr_bands == 2 and "mm.2" not in names
     assert names[:3] == ["embed", "emb.vision_avg", "vision.1"] and "ocr.rest" in names
     assert all(s >= 0 for _, s in seen)
-    full = Cascade(model, {}).classify(_page(), ocr=CropRecordingOcr(2), can_run=lambda s: False)
+    full = Cascade(model).classify(_page(), ocr=CropRecordingOcr(2), can_run=lambda s: False)
     assert not full.deadline_hit and full.exit == "mm.3"
 
 
@@ -225,10 +221,8 @@ def test_vision_layers_that_lead_to_no_possible_exit_are_not_run(
     model: MultiExitLayoutLMv3,
 ) -> None:
     only_first = PerExitThresholds({"vision.1": 0.999, "mm.1": 0.999})
-    pred = Cascade(model, {}).classify(_page(), ocr=CropRecordingOcr(2), policy=only_first)
+    pred = Cascade(model).classify(_page(), ocr=CropRecordingOcr(2), policy=only_first)
     names = [s.name for s in pred.steps]
     assert names[:2] == ["emb.vision_avg", "vision.1"] and "vision.2" not in names
-    pred = Cascade(model, {}).classify(
-        _page(), ocr=CropRecordingOcr(2), policy=GlobalThreshold(1.1)
-    )
+    pred = Cascade(model).classify(_page(), ocr=CropRecordingOcr(2), policy=GlobalThreshold(1.1))
     assert not any(s.stage == "vision" for s in pred.steps) and not pred.ocr_skipped

@@ -20,27 +20,27 @@ def test_the_shipped_checkpoint_runs_on_the_releases_it_records() -> None:
     record: re-check the checkpoint's answers on the new release, then record it
     (models.checkpoint.update_card(folder, libraries=library_versions()))."""
     card = read_card(SHIPPED)
-    assert set(card["libraries"]) == set(LIBRARIES)
-    assert library_differences(card) == []
+    assert set(card.libraries) == set(LIBRARIES)
+    assert library_differences(card.libraries) == []
 
 
 def test_a_new_checkpoint_records_the_installed_releases(
     tmp_path: Path, model: MultiExitLayoutLMv3
 ) -> None:
-    card = save_checkpoint(model, {}, tmp_path)
-    assert card["libraries"] == checkpoint.library_versions()
-    assert library_differences(read_card(tmp_path)) == []
+    card = save_checkpoint(model, tmp_path)
+    assert card.libraries == checkpoint.library_versions()
+    assert library_differences(read_card(tmp_path).libraries) == []
 
 
 def test_each_differing_release_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     installed = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "tokenizers": "0.23.3"}
     monkeypatch.setattr(checkpoint, "library_versions", lambda: installed)
     same_release_other_build = {**installed, "torch": "2.13.0+cu128"}
-    assert library_differences({"libraries": same_release_other_build}) == []
-    (only,) = library_differences({"libraries": {**installed, "transformers": "5.23.0"}})
+    assert library_differences(same_release_other_build) == []
+    (only,) = library_differences({**installed, "transformers": "5.23.0"})
     assert "transformers 5.24.0 is installed" in only and "made with 5.23.0" in only
     older = {"torch": "2.12.1", "transformers": "5.23.0", "tokenizers": "0.23.3"}
-    assert [d.split()[0] for d in library_differences({"libraries": older})] == [
+    assert [d.split()[0] for d in library_differences(older)] == [
         "torch",
         "transformers",
     ]
@@ -58,7 +58,7 @@ def test_the_service_warns_about_a_differing_release_at_start(
 
     folder = tmp_path / "ckpt"
     shutil.copytree(SHIPPED, folder)
-    checkpoint.update_card(folder, libraries={**read_card(SHIPPED)["libraries"], "torch": "1.0"})
+    checkpoint.update_card(folder, libraries={**read_card(SHIPPED).libraries, "torch": "1.0"})
     with caplog.at_level(logging.WARNING, logger="docexit"):
         engine = Engine.load(make_settings(folder), FakeOcr())
     engine.close()

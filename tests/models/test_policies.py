@@ -15,13 +15,15 @@ from models.policies import (
     first_exit,
     heuristic_thresholds,
     make_policy,
+    may_exit,
 )
 
 
 def view(name: str, top: float, cls: int = 0, **kw: float) -> StepView:
     rest = (1 - top) / 3
     probs = tuple(top if i == cls else rest for i in range(4))
-    return StepView(name, probs, **kw)  # type: ignore[arg-type]
+    stage = "vision" if name.startswith(("vision.", "emb.vision")) else "multimodal"
+    return StepView(name, probs, stage, **kw)  # type: ignore[arg-type]
 
 
 def test_global_threshold() -> None:
@@ -76,3 +78,12 @@ def test_make_policy_round_trips_describe() -> None:
     assert describe(p) == {"name": "global", "tau": 0.9}
     with pytest.raises(ValueError, match="unknown policy"):
         make_policy("fastest", {})
+
+
+def test_policies_say_which_threshold_each_exit_applies() -> None:
+    assert GlobalThreshold(0.8).threshold("mm.1") == 0.8
+    per_exit = PerExitThresholds({"vision.2": 0.6, "mm.1": 1.5})
+    assert per_exit.threshold("vision.2") == 0.6 and per_exit.threshold("mm.2") == float("inf")
+    assert Patience(2).threshold("mm.1") is None and Gate(0.5).threshold("mm.1") is None
+    assert may_exit(per_exit, "vision.2") and not may_exit(per_exit, "mm.1")  # above 1: never
+    assert not may_exit(per_exit, "mm.2") and may_exit(Similarity(0.9, 0.9), "mm.2")

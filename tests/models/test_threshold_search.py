@@ -13,7 +13,7 @@ from models.operating_points import evaluate_policy
 from models.policies import PerExitThresholds, first_exit
 from models.threshold_search import Table, search_per_exit
 from models.traces import build_traces
-from tests.models.test_operating_points import LATENCY, ORDER, _traces
+from tests.models.test_operating_points import LATENCY, ORDER, PLAN, _traces
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -28,8 +28,8 @@ def test_table_decides_as_the_policy_does(seed: int) -> None:
         expected = [t.views[first_exit(policy, t.views)].prediction for t in traces]
         assert pred.tolist() == expected
         point = evaluate_policy(policy, traces, labels, LATENCY)
-        assert cost[:, 0].mean() == pytest.approx(point["encoder_s"])
-        assert cost[:, 1].mean() == pytest.approx(point["end_to_end_s"])
+        assert cost[:, 0].mean() == pytest.approx(point.encoder_s)
+        assert cost[:, 1].mean() == pytest.approx(point.end_to_end_s)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -71,8 +71,8 @@ def test_looser_bounds_buy_a_lower_price() -> None:
         taus = search_per_exit(traces, labels, LATENCY, max_loss=bound, max_harm=bound)
         point = evaluate_policy(PerExitThresholds(taus), traces, labels, LATENCY)
         ratios = (
-            point["encoder_s"] / full["encoder_s"] / 0.5,
-            point["end_to_end_s"] / full["end_to_end_s"] / 0.6,
+            point.encoder_s / full.encoder_s / 0.5,
+            point.end_to_end_s / full.end_to_end_s / 0.6,
         )
         return max(ratios)
 
@@ -91,7 +91,7 @@ def _clean_traces(n: int = 120) -> tuple[list, list[int]]:
             rows.append([0.97 if i == cls else 0.01 for i in range(4)])
         logits[name] = torch.tensor(rows).log()
     out = ExitOutputs(torch.tensor(labels), logits)
-    return build_traces(out, None, [False] * n, {}, ORDER, band_layers=1), labels
+    return build_traces(out, None, [False] * n, {}, PLAN), labels
 
 
 def test_a_reliable_cheap_exit_is_taken_and_an_unreliable_one_left_out() -> None:
@@ -100,7 +100,7 @@ def test_a_reliable_cheap_exit_is_taken_and_an_unreliable_one_left_out() -> None
     assert taus.get("vision.1", 2.0) <= 0.97  # every page stops there, right
     assert "emb.vision_avg" not in taus  # sure and wrong half the time: never allowed to stop
     point = evaluate_policy(PerExitThresholds(taus), traces, labels, LATENCY)
-    assert point["accuracy"] == 1.0 and point["ocr_skip_rate"] == 1.0
+    assert point.accuracy == 1.0 and point.ocr_skip_rate == 1.0
 
 
 def test_the_price_weighs_encoder_time_against_its_target() -> None:
@@ -125,9 +125,9 @@ def test_once_the_targets_are_met_accuracy_decides() -> None:
             encoder_target=target,
             end_to_end_target=target,
         )
-        return float(evaluate_policy(PerExitThresholds(taus), traces, labels, LATENCY)["accuracy"])
+        return float(evaluate_policy(PerExitThresholds(taus), traces, labels, LATENCY).accuracy)
 
-    never = evaluate_policy(PerExitThresholds({}), traces, labels, LATENCY)["accuracy"]
+    never = evaluate_policy(PerExitThresholds({}), traces, labels, LATENCY).accuracy
     # Targets any policy meets: no speed is worth a page, so nothing beats never exiting early
     # (and an exit that helps, if any, is kept).
     assert accuracy(100.0) >= never

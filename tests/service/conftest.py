@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from models.checkpoint import load_checkpoint, save_checkpoint
-from models.data.ocr import OcrWord
 from models.multiexit import MultiExitLayoutLMv3
+from models.ocr import OcrWord
 from models.runtime import Cascade
 from service.app import create_app
 from service.engine import Engine
-from service.ocr import CachedOcr
+from service.ocr_cache import CachedOcr
 from service.settings import Settings
 from tests.models.conftest import tiny_config
 
@@ -67,16 +67,14 @@ def save_tiny_checkpoint(folder: Path) -> Path:
     model = MultiExitLayoutLMv3(tiny_config(num_labels=16)).eval()
     save_checkpoint(
         model,
-        {
-            "name": "tiny-test",
-            "version": "0.0.1",
-            "temperatures": dict.fromkeys(model.config.exit_names(), 1.0),
-            "latency": LATENCY,
-            "operating_points": OPERATING_POINTS,
-            "policy": {"name": "global", "tau": 1.1},
-            "thresholds": {},
-        },
         folder,
+        name="tiny-test",
+        version="0.0.1",
+        temperatures=dict.fromkeys(model.config.exit_names(), 1.0),
+        latency=LATENCY,
+        operating_points=OPERATING_POINTS,
+        policy={"name": "global", "tau": 1.1},
+        thresholds={},
     )
     return folder
 
@@ -115,7 +113,7 @@ def loader_for(ocr: FakeOcr) -> Callable[[Settings], Engine]:
     def load(settings: Settings) -> Engine:
         model, card = load_checkpoint(settings.checkpoint)
         cached = CachedOcr(ocr, settings.redis_url, settings.ocr_cache_ttl_s)
-        return Engine(Cascade(model, card), card, cached, settings, "cpu")
+        return Engine(Cascade.from_card(model, card), card, cached, settings, "cpu")
 
     return load
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from service.deps import AdminGuard
+from service.admin_guard import AdminGuard
 from tests.service.conftest import TOKEN, assert_problem, png
 
 AUTH = {"Authorization": f"Bearer {TOKEN}", "X-Actor": "alice"}

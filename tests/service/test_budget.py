@@ -8,26 +8,23 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from models.card import Card, Latency, OperatingPoint
 from models.checkpoint import read_card
-from service.budget import (
-    Deadline,
-    LatencyModel,
-    choose_point,
-    ladder,
-    policy_points,
-    resolve,
-)
+from service.budget import resolve
+from service.deadline import Deadline
+from service.ladder import choose_point, ladder
+from service.latency_model import LatencyModel
 from service.settings import Settings, usable_cores
 from tests.service.conftest import LATENCY, TOKEN, make_settings
 
 
 @pytest.fixture
-def card(checkpoint_dir: Path) -> dict[str, Any]:
+def card(checkpoint_dir: Path) -> Card:
     return read_card(checkpoint_dir)
 
 
-def test_more_budget_never_buys_a_less_accurate_or_shallower_point(card: dict[str, Any]) -> None:
-    latency = LatencyModel(LATENCY, card["exits"])
+def test_more_budget_never_buys_a_less_accurate_or_shallower_point(card: Card) -> None:
+    latency = LatencyModel(Latency.model_validate(LATENCY), card.model_shape().plan)
     chosen = [
         resolve("auto", "request", ms, card, latency)
         for ms in (1, 5, 50, 100, 200, 230, 300, 10_000)
@@ -37,11 +34,11 @@ def test_more_budget_never_buys_a_less_accurate_or_shallower_point(card: dict[st
     assert accuracy[0] == 0.4 and accuracy[-1] == 0.95  # cheapest ... most accurate
     assert len(set(accuracy)) >= 3  # the sweep really moves through the table
     for c, ms in zip(chosen[1:], (5, 50, 100, 200, 230, 300, 10_000), strict=True):
-        assert c.predicted_s is not None and c.predicted_s <= ms / 1000.0
+        assert c.point is not None and latency.bound(c.point) <= ms / 1000.0
 
 
-def test_live_latency_reprices_the_table(card: dict[str, Any]) -> None:
-    latency = LatencyModel(LATENCY, card["exits"])
+def test_live_latency_reprices_the_table(card: Card) -> None:
+    latency = LatencyModel(Latency.model_validate(LATENCY), card.model_shape().plan)
     fast = resolve("auto", "request", 300, card, latency)
     for _ in range(60):  # OCR got 10x slower on this machine
         latency.observe("ocr", 2.0)
@@ -50,11 +47,11 @@ def test_live_latency_reprices_the_table(card: dict[str, Any]) -> None:
     assert slow.expected_accuracy < fast.expected_accuracy
 
 
-def test_a_family_or_nothing_fits(card: dict[str, Any]) -> None:
-    latency = LatencyModel(LATENCY, card["exits"])
+def test_a_family_or_nothing_fits(card: Card) -> None:
+    latency = LatencyModel(Latency.model_validate(LATENCY), card.model_shape().plan)
     only_global = resolve("global", "request", 100, card, latency)
     assert only_global.name == "global"
-    assert choose_point(policy_points(card), 0.0, latency) is not None  # the cheapest
+    assert choose_point(card.policy_points(), 0.0, latency) is not None  # the cheapest
     no_budget = resolve("auto", "settings", None, card, latency)
     assert no_budget.source == "card" and no_budget.knob == {"tau": 1.1}
 
@@ -65,9 +62,9 @@ def test_deadline_accounting() -> None:
     assert Deadline(None).can_pay(1e9)
 
 
-def test_latency_model_floors_unmeasured_multimodal_layers(card: dict[str, Any]) -> None:
+def test_latency_model_floors_unmeasured_multimodal_layers(card: Card) -> None:
     stages = dict(LATENCY["stages"], **{"mm.2": 1e-6})  # type: ignore[arg-type]
-    latency = LatencyModel({"ocr": 1.0, "stages": stages}, card["exits"])
+    latency = LatencyModel(Latency(ocr=1.0, stages=stages), card.model_shape().plan)
     assert latency.get("mm.2") == pytest.approx(0.002)  # the mean vision layer
 
 
@@ -116,35 +113,37 @@ def test_usable_cores_follow_the_cgroup_cpu_quota(tmp_path: Path) -> None:
 def test_the_ladder_never_trades_budget_for_a_shallower_answer() -> None:
     # A cheap point that exits deep (as patience does) and a dearer, shallower, more accurate
     # one: picking "most accurate that fits" would go deep first, then shallower.
-    points = [
+    points = [OperatingPoint.model_validate(p) for p in [
         {"policy": {"name": "patience", "k": 2}, "accuracy": 0.70, "mean_exit_layer": 2.0,
          "encoder_s": 0.001, "ocr_s": 0.0},
         {"policy": {"name": "global", "tau": 0.6}, "accuracy": 0.78, "mean_exit_layer": 1.3,
          "encoder_s": 0.002, "ocr_s": 0.2},
         {"policy": {"name": "global", "tau": 0.9}, "accuracy": 0.92, "mean_exit_layer": 1.6,
          "encoder_s": 0.003, "ocr_s": 0.8},
-    ]  # fmt: skip
-    latency = LatencyModel({"ocr": 1.0, "stages": {}}, [])
+    ]]  # fmt: skip
+    latency = LatencyModel(Latency(ocr=1.0), None)
     chosen = [choose_point(points, ms / 1000, latency) for ms in (1, 10, 100, 300, 1000, 5000)]
-    depth = [p["mean_exit_layer"] for p in chosen if p]
-    accuracy = [p["accuracy"] for p in chosen if p]
+    depth = [p.mean_exit_layer for p in chosen if p]
+    accuracy = [p.accuracy for p in chosen if p]
     assert depth == sorted(depth) and accuracy == sorted(accuracy)
     assert chosen[-1] == points[2] and chosen[0] == points[1]  # the deep cheap point is skipped
 
 
 def point(
     policy: dict[str, Any], accuracy: float, index: float, ocr_s: float, ocr_p90_s: float
-) -> dict[str, Any]:
+) -> OperatingPoint:
     """An operating point as the card records it; 20 ms of encoder (30 ms for nine in ten)."""
-    return {
-        "policy": policy,
-        "accuracy": accuracy,
-        "mean_exit_index": index,
-        "encoder_s": 0.02,
-        "ocr_s": ocr_s,
-        "encoder_p90_s": 0.03,
-        "ocr_p90_s": ocr_p90_s,
-    }
+    return OperatingPoint.model_validate(
+        {
+            "policy": policy,
+            "accuracy": accuracy,
+            "mean_exit_index": index,
+            "encoder_s": 0.02,
+            "ocr_s": ocr_s,
+            "encoder_p90_s": 0.03,
+            "ocr_p90_s": ocr_p90_s,
+        }
+    )
 
 
 def test_a_budget_must_cover_the_pages_that_need_ocr_not_just_the_mean() -> None:
@@ -154,7 +153,7 @@ def test_a_budget_must_cover_the_pages_that_need_ocr_not_just_the_mean() -> None
     vision = point({"name": "patience", "k": 3}, 0.75, 3.4, ocr_s=0.01, ocr_p90_s=0.0)
     # Dearer, less accurate and deeper than `mixed`: never a rung.
     dominated = point({"name": "global", "tau": 0.6}, 0.80, 3.6, ocr_s=0.4, ocr_p90_s=1.1)
-    latency = LatencyModel({"ocr": 1.0, "stages": {}}, [])
+    latency = LatencyModel(Latency(ocr=1.0), None)
     points = [mixed, vision, dominated]
     assert latency.price(mixed) < 0.5 < latency.bound(mixed)
     assert choose_point(points, 0.5, latency) is vision

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.engine import Engine
 from service.settings import Settings
+from service.state import state_of
 from tests.service import conftest
 from tests.service.conftest import FakeOcr, assert_problem, png
 
@@ -80,7 +81,7 @@ def test_client_ocr_skips_the_engine(client: TestClient, fake_ocr: FakeOcr) -> N
 
 
 def test_deadline_answers_with_the_best_exit_so_far(client: TestClient, fake_ocr: FakeOcr) -> None:
-    engine = client.app.state.engine
+    engine = state_of(client.app).engine
     for _ in range(50):  # OCR has been slow lately: the moving average says 30 s
         engine.latency.observe("ocr", 30.0)
     calls = fake_ocr.calls
@@ -103,7 +104,7 @@ def test_deadline_answers_with_the_best_exit_so_far(client: TestClient, fake_ocr
 
 
 def test_multimodal_deadline_stops_between_layers(client: TestClient) -> None:
-    engine = client.app.state.engine
+    engine = state_of(client.app).engine
     for _ in range(50):
         engine.latency.observe("mm.1", 5.0)
     words = {"words": [{"text": "Total", "box": [1, 1, 20, 9]}]}

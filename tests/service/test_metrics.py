@@ -61,7 +61,8 @@ def test_every_metric_is_exposed_and_moves(client: TestClient) -> None:
 
 def test_multiprocess_mode_merges_processes(tmp_path: Path) -> None:
     code = (
-        "import sys; from service.metrics import Metrics; m = Metrics(3);"
+        "import os, sys; from service.metrics import Metrics;"
+        "m = Metrics(3, os.environ['PROMETHEUS_MULTIPROC_DIR']);"
         "m.requests.labels(status='200').inc(); m.inflight.inc();"
         "sys.stdout.write(m.exposition()[0].decode())"
     )

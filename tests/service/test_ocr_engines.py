@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from models.data.ocr import OcrEngine, OcrUnavailableError, OcrWord, normalise, word_recall
-from service.ocr import ENGINES, _axis_box, _split_line, make_engine
+from models.ocr import OcrEngine, OcrUnavailableError, OcrWord, normalise, word_recall
+from service.ocr_engines import ENGINES, _axis_box, _split_line, make_engine
 
 NAMES = ["tesseract", "rapidocr", "paddleocr"]
 REQUIRED = {
@@ -69,7 +69,9 @@ def engine(request: pytest.FixtureRequest) -> OcrEngine:
     """Each engine built once for the module (model loading is the slow part)."""
     name: str = request.param
     try:
-        return make_engine(name)
+        return make_engine(
+            name, os.environ.get("DOCEXIT_PADDLE_DET_DIR"), os.environ.get("DOCEXIT_PADDLE_REC_DIR")
+        )
     except OcrUnavailableError as exc:
         if name in REQUIRED:
             hint = "; `make test-paddle` installs it and builds them" if name == "paddleocr" else ""

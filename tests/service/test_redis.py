@@ -14,12 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from models.card import Latency
 from models.checkpoint import load_checkpoint
 from models.policies import GlobalThreshold
 from models.runtime import Cascade
-from service import cascade as anytime
-from service.budget import Deadline, LatencyModel
-from service.ocr import CachedOcr
+from service import deadline as anytime
+from service.deadline import Deadline
+from service.latency_model import LatencyModel
+from service.ocr_cache import CachedOcr
 from tests.processes import RedisServer
 from tests.service.conftest import TOKEN, FakeOcr, png
 
@@ -99,10 +101,10 @@ def test_a_cache_hit_does_not_teach_the_latency_model_that_ocr_is_cheap(
     checkpoint_dir: Path, redis_server: RedisServer
 ) -> None:
     model, card = load_checkpoint(checkpoint_dir)
-    cascade = Cascade(model, card)
+    cascade = Cascade.from_card(model, card)
     slow = FakeOcr(delay_s=0.05)
     ocr = CachedOcr(slow, redis_server.url, 60)
-    latency = LatencyModel({"ocr": 10.0}, model.config.exit_names())  # no band costs: "ocr"
+    latency = LatencyModel(Latency(ocr=10.0), model.config.plan)  # no band costs: "ocr"
     image = Image.new("L", (120, 160), 230)
     never = GlobalThreshold(1.1)
     anytime.run(cascade, image, never, Deadline(None), latency, ocr)

@@ -1,14 +1,14 @@
 """PP-OCR model folders for paddleocr, built from the ONNX models the rapidocr package ships.
 
-    python -m service.paddle_models --out build/paddle-models
+    python -m tools.paddle_models --out build/paddle-models
 
 writes OUT/det and OUT/rec, each an inference.onnx plus the inference.yml that paddlex reads
 (model name, pre- and post-processing and, for recognition, the character dictionary, which
 rapidocr keeps in the ONNX file's metadata). Why: paddleocr 3.x fetches its models from model
 hubs at run time, which our machines and CI cannot reach; with these folders and
-engine="onnxruntime" the paddleocr engine runs offline (service.ocr.PaddleOcrEngine reads them
-from DOCEXIT_PADDLE_DET_DIR and DOCEXIT_PADDLE_REC_DIR). Idempotent: files already up to date
-are left alone, so `make test-paddle` can run it every time.
+engine="onnxruntime" the paddleocr engine runs offline (service.ocr_engines.PaddleOcrEngine
+reads them from DOCEXIT_PADDLE_DET_DIR and DOCEXIT_PADDLE_REC_DIR). Idempotent: files already
+up to date are left alone, so `make test-paddle` can run it every time.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def build(out: Path) -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m service.paddle_models", description=__doc__.split("\n\n")[0]
+        prog="python -m tools.paddle_models", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for det/ and rec/")
     args = parser.parse_args(argv)

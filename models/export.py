@@ -1,6 +1,7 @@
-"""Fit one temperature per exit on the validation split and write the checkpoint.
+"""Export a training run as a checkpoint: weights and card, one temperature per exit fitted on
+validation pages.
 
-    python -m models.calibrate --run runs/default --data data/synth/val \
+    python -m models.export --run runs/default --data data/synth/val \
         --out models/checkpoints/default
 
 Loads the trained run (OUT/model.safetensors + train.json), collects every exit's logits on the
@@ -19,13 +20,13 @@ from typing import Any
 from safetensors.torch import load_file
 
 from models.calibration import calibrate
-from models.checkpoint import load_checkpoint, save_checkpoint, update_card
-from models.collect import ExitOutputs, collect
-from models.dataset import PageDataset, Roots, model_pages
+from models.card import Calibration
+from models.checkpoint import load_checkpoint, save_checkpoint
+from models.collect import val_outputs
 from models.multiexit import MultiExitConfig, MultiExitLayoutLMv3
 from models.pretrained import minilm_state_dict
 
-log = logging.getLogger("docexit.calibrate")
+log = logging.getLogger("docexit.export")
 VERSION = "0.1.0"
 
 
@@ -40,38 +41,13 @@ def load_run(run: Path) -> tuple[MultiExitLayoutLMv3, dict[str, Any]]:
     return model.eval(), summary
 
 
-def val_pages(
-    model: MultiExitLayoutLMv3,
-    data: Roots,
-    per_class: int | None,
-    band: float | None = None,
-    band_part: str = "top",
-) -> PageDataset:
-    """Validation pages as the service sees them: through stored OCR text where present, and
-    with `band`, the words of each page's top band (band_part "top") or of its two OCR calls
-    together (band_part "joined"): see models.dataset."""
-    return model_pages(
-        data, model.config, ocr_mix=1.0, band=band, band_part=band_part, per_class=per_class
-    )
-
-
-def val_outputs(
-    model: MultiExitLayoutLMv3,
-    data: Roots,
-    per_class: int | None,
-    band: float | None = None,
-    band_part: str = "top",
-) -> ExitOutputs:
-    return collect(model, val_pages(model, data, per_class, band, band_part))
-
-
 def mean_ece(report: dict[str, dict[str, dict[str, float]]], when: str) -> float:
     return sum(r[when]["ece"] for r in report.values()) / len(report)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m models.calibrate", description=__doc__.split("\n\n")[0]
+        prog="python -m models.export", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--run", type=Path, required=True, help="training run folder")
     parser.add_argument(
@@ -86,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     training = {k: summary[k] for k in ("steps", "train_pages", "val_pages", "seconds", "history")}
     training |= {"data": summary["config"]["data"], "train": summary["config"]["train"]}
     training |= {k: summary[k] for k in ("train_parts",) if k in summary}
-    save_checkpoint(model, {"name": args.name, "version": VERSION, "training": training}, args.out)
-    model, _ = load_checkpoint(args.out)  # calibrate the weights as shipped (int8 storage)
+    save_checkpoint(model, args.out, name=args.name, version=VERSION, training=training)
+    model, card = load_checkpoint(args.out)  # calibrate the weights as shipped (int8 storage)
     outputs = val_outputs(model, args.data, args.per_class)
     temps, report = calibrate(outputs.logits, outputs.labels)
     for name, r in report.items():
@@ -108,14 +84,16 @@ def main(argv: list[str] | None = None) -> None:
     log.info(
         "mean ECE over exits %.4f -> %.4f (%.0f%% lower)", before, after, 100 * (1 - after / before)
     )
-    calibration = {
-        "data": [str(d) for d in args.data],
-        "pages": len(outputs.labels),
-        "per_exit": report,
-        "mean_ece_before": before,
-        "mean_ece_after": after,
-    }
-    update_card(args.out, temperatures=temps, calibration=calibration)
+    calibration = Calibration.model_validate(
+        {
+            "data": [str(d) for d in args.data],
+            "pages": len(outputs.labels),
+            "per_exit": report,
+            "mean_ece_before": before,
+            "mean_ece_after": after,
+        }
+    )
+    card.updated(temperatures=temps, calibration=calibration).write(args.out)
     log.info("checkpoint written to %s", args.out)
 
 

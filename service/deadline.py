@@ -6,13 +6,32 @@ that moving average (OCR answered from the cache excepted)."""
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass, field
+
 from PIL import Image
 
-from models.policies import Policy, StepView
+from models.plan import OCR_STAGES
+from models.policies import Policy
 from models.runtime import Cascade, OcrFn, Prediction, Words
-from service.budget import Deadline, LatencyModel
+from service.latency_model import LatencyModel
 
-OCR_STAGES = ("ocr", "ocr.band", "ocr.rest")
+
+@dataclass
+class Deadline:
+    """budget_s None means no deadline."""
+
+    budget_s: float | None
+    start: float = field(default_factory=time.perf_counter)
+
+    def remaining(self) -> float:
+        if self.budget_s is None:
+            return math.inf
+        return self.budget_s - (time.perf_counter() - self.start)
+
+    def can_pay(self, seconds: float) -> bool:
+        return seconds <= self.remaining()
 
 
 def run(
@@ -26,9 +45,7 @@ def run(
 ) -> Prediction:
     """policy None: full depth (no vision stream; OCR; every multimodal layer), deadline ignored,
     as it exists for comparisons. Otherwise at least one exit always answers."""
-    first_text = next(
-        n for n in cascade.model.config.exit_names() if StepView(n, ()).stage == "multimodal"
-    )
+    first_text = cascade.plan.multimodal[0].name
 
     def can_run(stage: str) -> bool:
         # OCR cannot be interrupted and says nothing by itself: it must fit with a text exit.
@@ -41,8 +58,6 @@ def run(
             return
         latency.observe(stage, seconds)
 
-    pred = cascade.classify(
+    return cascade.classify(
         image, ocr=ocr, words=words, policy=policy, can_run=can_run, on_stage=observe
     )
-    deadline.hit = pred.deadline_hit
-    return pred

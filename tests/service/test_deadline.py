@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from models.card import Latency
 from models.checkpoint import load_checkpoint
 from models.policies import GlobalThreshold, Patience
 from models.runtime import Cascade
-from service import cascade as anytime
-from service.budget import Deadline, LatencyModel
+from service import deadline as anytime
+from service.deadline import Deadline
+from service.latency_model import LatencyModel
 from tests.service.conftest import LATENCY
 
 WORDS = (["Total", "due", "now"], [(10, 10, 60, 20), (70, 10, 100, 20), (10, 40, 50, 52)])
@@ -21,7 +23,7 @@ WORDS = (["Total", "due", "now"], [(10, 10, 60, 20), (70, 10, 100, 20), (10, 40,
 @pytest.fixture(scope="module")
 def cascade(checkpoint_dir: Path) -> Cascade:
     model, card = load_checkpoint(checkpoint_dir)
-    return Cascade(model, {**card, "temperatures": {"mm.2": 0.5, "vision.1": 2.0}})
+    return Cascade(model, {"mm.2": 0.5, "vision.1": 2.0}, card.ocr_band)
 
 
 def page() -> Image.Image:
@@ -34,7 +36,7 @@ def page() -> Image.Image:
     "policy", [None, GlobalThreshold(0.0), GlobalThreshold(0.999), Patience(2)]
 )
 def test_same_answer_as_the_model_runtime(cascade: Cascade, policy: object) -> None:
-    latency = LatencyModel(LATENCY, cascade.model.config.exit_names())
+    latency = LatencyModel(Latency.model_validate(LATENCY), cascade.plan)
     ours = anytime.run(cascade, page(), policy, Deadline(None), latency, words=WORDS)  # type: ignore[arg-type]
     theirs = cascade.classify(page(), words=WORDS, policy=policy)  # type: ignore[arg-type]
     assert ours.answer.name == theirs.exit and not ours.deadline_hit
@@ -43,7 +45,7 @@ def test_same_answer_as_the_model_runtime(cascade: Cascade, policy: object) -> N
 
 
 def test_a_deadline_never_starts_a_stage_it_cannot_pay(cascade: Cascade) -> None:
-    latency = LatencyModel(LATENCY, cascade.model.config.exit_names())
+    latency = LatencyModel(Latency.model_validate(LATENCY), cascade.plan)
     for _ in range(40):
         latency.observe("vision.2", 10.0)
     calls: list[int] = []
