@@ -44,11 +44,13 @@ class TesseractEngine:
         import pytesseract
 
         try:
-            pytesseract.get_tesseract_version()
+            release = pytesseract.get_tesseract_version()
         except pytesseract.TesseractNotFoundError as exc:
             raise OcrUnavailableError("tesseract is not installed; run `make sysdeps`") from exc
         self._tess = pytesseract
         self.lang, self.target, self.psm, self.timeout = lang, target_long_side, psm, timeout_s
+        # What this engine reads a page as depends on all of these (the OCR cache keys on it).
+        self.version = f"{release}-{lang}-psm{psm}-{target_long_side}"
 
     def recognize(self, image: Image.Image) -> list[OcrWord]:
         gray = image.convert("L")

@@ -26,6 +26,7 @@ from service.config_store import make_store
 from service.engine import Engine
 from service.lifecycle import install_drain
 from service.metrics import Metrics, mark_process_dead
+from service.ocr_cache import CachedOcr
 from service.pool import WorkQueue
 from service.precedence import in_force
 from service.routes import admin, classify, health
@@ -157,6 +158,8 @@ async def _load(state: ServiceState, loader: Loader) -> None:
         if engine.device == "cpu":
             # The pool runs one page per core: one torch thread each avoids oversubscription.
             torch.set_num_threads(max(1, usable_cores() // settings.workers))
+        if isinstance(engine.ocr, CachedOcr):  # forged cache entries, counted as refused
+            engine.ocr.on_reject = state.metrics.ocr_cache_rejected.inc
         state.detail = "warming up"
         await asyncio.to_thread(engine.warm_up, settings.warmup_requests)
         state.engine, state.ready = engine, True
@@ -187,7 +190,13 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = state_of(app)
         uninstall_drain = install_drain(state, settings.shutdown_drain_s)
-        await state.store.start()
+        if settings.redis_url:
+            log.info("config store and OCR cache: redis at %s", settings.redis_url_redacted)
+        try:
+            await state.store.start()  # wrong Redis credentials end the start-up here
+        except Exception:
+            uninstall_drain()
+            raise
         tasks = [
             asyncio.create_task(_load(state, loader or Engine.load), name="docexit-load"),
             asyncio.create_task(_refresh(state), name="docexit-refresh"),
@@ -218,7 +227,12 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
         settings=settings,
         card=card,
         metrics=metrics,
-        store=make_store(settings.redis_url, settings.redis_resync_s),
+        store=make_store(
+            settings.redis_url,
+            settings.redis_resync_s,
+            settings.signer(),
+            lambda reason: metrics.config_rejected.labels(reason=reason).inc(),
+        ),
         queue=WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s),
         admin_guard=AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s),
     )

@@ -98,7 +98,7 @@ class Engine:
         engine = ocr_engine or make_engine(
             settings.ocr_engine, settings.paddle_det_dir, settings.paddle_rec_dir
         )
-        ocr = CachedOcr(engine, settings.redis_url, settings.ocr_cache_ttl_s)
+        ocr = CachedOcr(engine, settings.redis_url, settings.ocr_cache_ttl_s, settings.signer())
         log.info(
             "loaded %s %s from %s on %s, OCR %s",
             card.name,

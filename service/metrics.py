@@ -30,6 +30,8 @@ NAMES = (
     "docexit_inflight_requests",
     "docexit_predictions_total",
     "docexit_queue_depth",
+    "docexit_config_rejected_total",
+    "docexit_ocr_cache_rejected_total",
 )
 
 
@@ -107,6 +109,21 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+
+        self.config_rejected = Counter(
+            "docexit_config_rejected",
+            "Runtime configs in Redis this process refused (reason: signature, malformed, "
+            "version); it serves its last good config meanwhile",
+            ["reason"],
+            registry=r,
+        )
+        self.ocr_cache_rejected = Counter(
+            "docexit_ocr_cache_rejected",
+            "OCR cache entries that failed verification: recomputed, never used",
+            registry=r,
+        )
+        for reason in ("signature", "malformed", "version"):  # at 0 from the start, for alerts
+            self.config_rejected.labels(reason=reason)
 
     def exposition(self) -> tuple[bytes, str]:
         """The /metrics body: this registry, or every process's values in multiprocess mode."""

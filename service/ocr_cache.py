@@ -1,5 +1,9 @@
-"""The OCR cache: an engine's words for a page kept in Redis, keyed by the engine and the sha256
-of the page's pixels, so a page seen again (by any replica) skips OCR."""
+"""The OCR cache: an engine's words for a page kept in Redis, keyed by the engine, its version
+and the sha256 of the page's pixels, so a page seen again (by any replica) skips OCR.
+
+Entries are signed for their key (service.signing): something that can write to Redis cannot
+make a page read as other words, nor move one page's entry onto another page. An entry that does
+not verify is counted (`on_reject`), recomputed and overwritten, never used."""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
 
 from models.ocr import OcrEngine
 from models.runtime import Words
+from service.signing import Signer, UnverifiedError
 
 log = logging.getLogger("docexit.service.ocr")
 CACHE_BACKOFF_S = 5.0  # a down cache must not add its timeouts to every request
@@ -57,8 +63,17 @@ class CachedOcr:
     cache is left alone for CACHE_BACKOFF_S, so a Redis outage costs one short timeout per
     backoff period rather than one per request, and is used again once Redis is back."""
 
-    def __init__(self, engine: OcrEngine, redis_url: str | None, ttl_s: int) -> None:
-        self.engine, self.ttl = engine, ttl_s
+    def __init__(
+        self,
+        engine: OcrEngine,
+        redis_url: str | None,
+        ttl_s: int,
+        signer: Signer | None = None,
+    ) -> None:
+        self.engine, self.ttl, self._signer = engine, ttl_s, signer
+        self.on_reject: Callable[[], None] = lambda: None  # the app counts refused entries
+        # An engine's release and settings change its words: entries of another never match.
+        self._prefix = f"docexit:ocr:{engine.name}:{getattr(engine, 'version', 'unversioned')}"
         self._skip_until = 0.0  # after a cache failure, leave Redis alone for a while
         self._down = False  # for logging the outage once, and its end
         self._redis: Any = None
@@ -66,6 +81,8 @@ class CachedOcr:
         # millisecond, and must not teach the latency model that OCR is cheap.
         self._local = threading.local()
         if redis_url and ttl_s:
+            if signer is None:
+                raise ValueError("an OCR cache in Redis needs a signing key")
             import redis
             from redis.backoff import NoBackoff
             from redis.exceptions import ConnectionError as RedisConnectionError
@@ -92,6 +109,20 @@ class CachedOcr:
             log.info("OCR cache reachable again")
         self._down = False
 
+    def _verified(self, key: str, hit: bytes) -> Words | None:
+        """The words an entry holds if a replica signed them for this key; None (counted) for
+        anything else: the page is OCRed again and the entry overwritten."""
+        assert self._signer is not None
+        try:
+            words = _cached_words(self._signer.open(key, hit).encode())
+        except UnverifiedError as exc:
+            log.warning("refused OCR cache entry %s (%s): recomputing it", key, exc.reason)
+            self.on_reject()
+            return None
+        if words is None:
+            log.warning("unreadable OCR cache entry %s: recomputing it", key)
+        return words
+
     @property
     def last_call_cached(self) -> bool:
         return bool(getattr(self._local, "cached", False))
@@ -99,7 +130,7 @@ class CachedOcr:
     def __call__(self, image: Image.Image) -> Words:
         self._local.cached = False
         use = self._redis is not None and time.monotonic() >= self._skip_until
-        key = f"docexit:ocr:{self.engine.name}:{image_sha256(image)}" if use else ""
+        key = f"{self._prefix}:{image_sha256(image)}" if use else ""
         if key:
             try:
                 hit = self._redis.get(key)
@@ -108,17 +139,17 @@ class CachedOcr:
                 key = ""
             else:
                 self._worked()
-                words = _cached_words(hit) if hit is not None else None
+                words = self._verified(key, hit) if hit is not None else None
                 if words is not None:
                     self._local.cached = True
                     return words
-                if hit is not None:
-                    log.warning("unreadable OCR cache entry %s: recomputing it", key)
         found = self.engine.recognize(image)
         texts, boxes = [w.text for w in found], [list(w.box) for w in found]
         if key:
             try:
-                self._redis.set(key, json.dumps({"texts": texts, "boxes": boxes}), ex=self.ttl)
+                body = json.dumps({"texts": texts, "boxes": boxes})
+                assert self._signer is not None  # a cache exists only with one
+                self._redis.set(key, self._signer.seal(key, body), ex=self.ttl)
             except Exception as exc:
                 self._failed(exc)
         return texts, boxes

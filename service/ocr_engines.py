@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ class RapidOcrEngine:
     def __init__(self, threads: int = 1) -> None:
         try:
             from rapidocr import RapidOCR
+
+            self.version = metadata.version("rapidocr")
         except ImportError as exc:
             raise OcrUnavailableError(
                 "rapidocr is not installed "
@@ -119,6 +122,8 @@ class PaddleOcrEngine:
         os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
         try:
             from paddleocr import PaddleOCR
+
+            self.version = f"{metadata.version('paddleocr')}-{det_dir}-{rec_dir}"
         except ImportError as exc:
             raise OcrUnavailableError(
                 "paddleocr is not installed "

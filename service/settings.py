@@ -8,11 +8,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.policies import POLICIES
+from service.signing import MIN_KEY, Signer
+
+
+def redact_url(url: str) -> str:
+    """A URL with its password (if any) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 def usable_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -33,6 +46,7 @@ def usable_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
 # The largest per-request latency budget, wherever one is set (request, admin API, settings):
 # ten minutes is already far past any page's full-depth time.
 MAX_BUDGET_MS = 600_000
+MIN_SIGNING_KEY = MIN_KEY
 MIN_ADMIN_TOKEN = 16  # characters; shorter tokens are guessable by an online attacker
 POLICY_NAMES = ("auto", "card", *POLICIES)  # the families come from models.policies
 
@@ -102,7 +116,20 @@ class Settings(BaseSettings):
     )
     retry_after_s: int = Field(default=1, ge=1)
     redis_url: str | None = Field(
-        default=None, description="redis://host:port/db; unset: in-process config"
+        default=None,
+        repr=False,  # may carry a password: logs show redis_url_redacted
+        description="redis://USER:PASSWORD@host:port/db (rediss:// for TLS); unset: "
+        "in-process config and no OCR cache",
+    )
+    config_signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key shared by the replicas, distinct from the admin token: signs the "
+        "runtime config, its audit and the OCR cache in Redis; required with DOCEXIT_REDIS_URL",
+    )
+    config_signing_key_previous: SecretStr | None = Field(
+        default=None,
+        description="during a key rotation: the other key, whose signatures are still "
+        "accepted (nothing is signed with it); unset once every replica has the new key",
     )
     redis_resync_s: float = Field(default=0.5, gt=0, le=60)
     admin_token: SecretStr | None = Field(default=None, description="bearer token for /admin/v1")
@@ -173,6 +200,11 @@ class Settings(BaseSettings):
             raise ValueError(f"DOCEXIT_POLICY must be one of {POLICY_NAMES}, not {value!r}")
         return value
 
+    @field_validator("config_signing_key", "config_signing_key_previous")
+    @classmethod
+    def _unset_key_if_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or not value.get_secret_value() else value  # compose's ""
+
     @field_validator("prometheus_multiproc_dir")
     @classmethod
     def _unset_if_empty(cls, value: str | None) -> str | None:
@@ -186,6 +218,39 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("DOCEXIT_REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _redis_is_signed(self) -> Settings:
+        """Anything that reaches Redis could rewrite an unsigned config: with Redis, a signing
+        key is required, long, and not the admin token."""
+        key = self.config_signing_key.get_secret_value() if self.config_signing_key else ""
+        if self.redis_url and not key:
+            raise ValueError(
+                "DOCEXIT_REDIS_URL is set but DOCEXIT_CONFIG_SIGNING_KEY is not: replicas sign "
+                "what they share through Redis with it (the same key on every replica)"
+            )
+        previous = self.config_signing_key_previous
+        for name, value in (("", key), ("_PREVIOUS", previous and previous.get_secret_value())):
+            if value and len(value) < MIN_SIGNING_KEY:
+                raise ValueError(
+                    f"DOCEXIT_CONFIG_SIGNING_KEY{name} must be at least {MIN_SIGNING_KEY} "
+                    "characters"
+                )
+        if key and self.admin_token and key == self.admin_token.get_secret_value():
+            raise ValueError("DOCEXIT_CONFIG_SIGNING_KEY must differ from DOCEXIT_ADMIN_TOKEN")
+        return self
+
+    @property
+    def redis_url_redacted(self) -> str | None:
+        """The Redis URL for logs: its password, if any, replaced by ***."""
+        return None if self.redis_url is None else redact_url(self.redis_url)
+
+    def signer(self) -> Signer | None:
+        key, previous = self.config_signing_key, self.config_signing_key_previous
+        if key is None:
+            return None
+        also = () if previous is None else (previous.get_secret_value(),)
+        return Signer(key.get_secret_value(), also)
 
     @model_validator(mode="after")
     def _checkpoint_exists(self) -> Settings:

@@ -20,6 +20,7 @@ from loadtests.servers import free_port, rss_bytes
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "checkpoints" / "default"
 TOKEN = "s3cret-admin-token-for-tests"  # the same as tests.service.conftest.TOKEN
+SIGNING_KEY = "signing-key-for-tests-shared-by-the-replicas"  # tests.service.conftest's too
 
 
 class Process:
@@ -52,11 +53,17 @@ class Process:
 
 class RedisServer:
     """A real redis-server on a free port. persist_dir: append-only file there, so that a
-    restart (stop, then start on the same port) keeps the data, as a production Redis does."""
+    restart (stop, then start on the same port) keeps the data, as a production Redis does.
+    password: as deployed, an ACL user `docexit` with it and the default user off; `url` then
+    carries the credentials and `bare_url` does not."""
 
-    def __init__(self, persist_dir: Path | None = None) -> None:
+    def __init__(self, persist_dir: Path | None = None, password: str | None = None) -> None:
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.bare_url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = self.bare_url
+        if password is not None:
+            self.url = f"redis://docexit:{password}@127.0.0.1:{self.port}/0"
+        self.password = password
         self.persist_dir = persist_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -68,6 +75,9 @@ class RedisServer:
         else:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
             args += ["--dir", str(self.persist_dir)]
+        if self.password is not None:
+            args += ["--user", "default", "off"]
+            args += ["--user", "docexit", "on", f">{self.password}", "~docexit:*", "&*", "+@all"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         for _ in range(250):
             try:
@@ -96,6 +106,7 @@ class ServiceProcess(Process):
             "PORT": str(self.port),
             "DOCEXIT_CHECKPOINT": str(SHIPPED),
             "DOCEXIT_ADMIN_TOKEN": TOKEN,
+            "DOCEXIT_CONFIG_SIGNING_KEY": SIGNING_KEY,
             "DOCEXIT_WORKERS": "1",
             "LOG_LEVEL": "WARNING",
             **env,

@@ -1,6 +1,8 @@
-"""Writes the two Kubernetes manifests that copy files kept elsewhere, since kustomize reads
-nothing outside its folder: base/prometheusrule.yaml (deploy/prometheus/rules/*.yml) and
-base/grafana-dashboard.yaml (deploy/grafana/dashboards/*.json).
+"""Writes the Kubernetes manifests that copy files kept elsewhere, since kustomize reads nothing
+outside its folder: base/prometheusrule.yaml (deploy/prometheus/rules/*.yml),
+base/grafana-dashboard.yaml (deploy/grafana/dashboards/*.json) and base/redis-acl.yaml
+(deploy/redis: the ACL users and the scripts that start and probe Redis, which
+docker-compose.yml mounts as they are).
 
     python deploy/k8s/generate.py          # rewrite them
     python deploy/k8s/generate.py --check  # exit 1 if they are out of date (the tests run it)
@@ -72,7 +74,26 @@ def dashboards() -> str:
     return dump(doc, "deploy/grafana/dashboards/*.json")
 
 
-OUTPUTS = {"prometheusrule.yaml": prometheus_rule, "grafana-dashboard.yaml": dashboards}
+REDIS_FILES = ("users.acl", "start.sh", "healthcheck.sh")
+
+
+def redis_acl() -> str:
+    data = {name: (DEPLOY / "redis" / name).read_text() for name in REDIS_FILES}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        # No secret in it: the docexit user's password comes from the Secret docexit-redis.
+        "metadata": {"name": "docexit-redis-acl", "labels": LABELS},
+        "data": data,
+    }
+    return dump(doc, "deploy/redis/*")
+
+
+OUTPUTS = {
+    "prometheusrule.yaml": prometheus_rule,
+    "grafana-dashboard.yaml": dashboards,
+    "redis-acl.yaml": redis_acl,
+}
 
 
 def main() -> int:

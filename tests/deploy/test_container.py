@@ -97,7 +97,10 @@ def test_compose_runs_two_replicas_on_shared_redis_scraped_by_prometheus() -> No
     assert len(replicas) == 2 and {"redis", "prometheus", "grafana"} <= set(services)
     for name in replicas:
         env = services[name]["environment"]
-        assert env["DOCEXIT_REDIS_URL"].startswith("redis://redis:")
+        # as the ACL user docexit, the password from the env file (required: `:?`)
+        url = env["DOCEXIT_REDIS_URL"]
+        assert re.fullmatch(r"redis://docexit:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379/0", url), url
+        assert env["DOCEXIT_CONFIG_SIGNING_KEY"].startswith("${DOCEXIT_CONFIG_SIGNING_KEY:?")
         grace = int(str(services[name]["stop_grace_period"]).rstrip("s"))
         # Longer than the readiness drain plus uvicorn's wait for requests (service/__main__.py).
         drain = Settings.model_fields["shutdown_drain_s"].default
@@ -130,14 +133,80 @@ def compose_cli() -> list[str]:
     pytest.skip("neither `docker compose` nor docker-compose is installed")
 
 
+SECRETS = ("REDIS_PASSWORD", "DOCEXIT_CONFIG_SIGNING_KEY", "DOCEXIT_ADMIN_TOKEN")
+ENV_EXAMPLE = ROOT / "deploy" / "compose.env.example"
+
+
+def compose_config(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`compose config` with exactly `env` for its variables (none from this shell)."""
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS and k != "DOCEXIT_VARIANT"}
+    return subprocess.run(
+        [*compose_cli(), "-f", str(ROOT / "docker-compose.yml"), *args, "config"],
+        capture_output=True, text=True, env={**clean, **env}, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+
+
+PASSWORD, SIGNING_KEY = (
+    "redis-password-for-compose-config-0123",
+    "signing-key-for-compose-config-4567",
+)
+
+
 @pytest.mark.parametrize("variant", ["cpu", "cuda"])
 def test_docker_compose_parses_the_file(variant: str) -> None:
-    env = {**os.environ, "DOCEXIT_VARIANT": variant}
-    done = subprocess.run(
-        [*compose_cli(), "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
-    )  # fmt: skip
+    env = {
+        "DOCEXIT_VARIANT": variant,
+        "REDIS_PASSWORD": PASSWORD,
+        "DOCEXIT_CONFIG_SIGNING_KEY": SIGNING_KEY,
+    }
+    done = compose_config(env)
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)["services"]
     assert resolved["docexit-1"]["image"] == f"docexit:{variant}"
     assert resolved["docexit-2"]["build"]["args"]["VARIANT"] == variant
+    for name in ("docexit-1", "docexit-2"):
+        replica = resolved[name]["environment"]
+        assert replica["DOCEXIT_REDIS_URL"] == f"redis://docexit:{PASSWORD}@redis:6379/0"
+        assert replica["DOCEXIT_CONFIG_SIGNING_KEY"] == SIGNING_KEY
+    assert resolved["redis"]["environment"]["REDIS_PASSWORD"] == PASSWORD
+
+
+def test_compose_stops_without_the_redis_password_or_the_signing_key() -> None:
+    for missing in ("REDIS_PASSWORD", "DOCEXIT_CONFIG_SIGNING_KEY"):
+        env = {"REDIS_PASSWORD": PASSWORD, "DOCEXIT_CONFIG_SIGNING_KEY": SIGNING_KEY}
+        del env[missing]
+        done = compose_config(env)
+        assert done.returncode != 0, f"compose accepted a stack without {missing}"
+        assert missing in done.stderr and "compose.env.example" in done.stderr
+
+
+def test_compose_redis_runs_the_shipped_acl_and_checks_health_as_docexit() -> None:
+    redis = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["redis"]
+    assert redis["entrypoint"] == ["sh", "/etc/docexit-redis/start.sh"]
+    assert "./deploy/redis:/etc/docexit-redis:ro" in redis["volumes"]  # also in k8s (test_k8s)
+    assert redis["healthcheck"]["test"] == ["CMD", "sh", "/etc/docexit-redis/healthcheck.sh"]
+    assert redis["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+    assert "ports" not in redis  # reachable on the compose network only
+    assert redis["user"] == "redis"  # the image's entrypoint, which drops root, is replaced
+
+
+def test_the_env_file_example_names_every_variable_and_copies_stay_out_of_git(
+    tmp_path: Path,
+) -> None:
+    text = ENV_EXAMPLE.read_text()
+    names = re.findall(r"^([A-Z_]+)=", text, re.M)
+    assert names == list(SECRETS)
+    compose = (ROOT / "docker-compose.yml").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", compose))
+    assert required == {"REDIS_PASSWORD", "DOCEXIT_CONFIG_SIGNING_KEY"}
+    assert "compose.env" in (ROOT / "deploy" / ".gitignore").read_text().splitlines()
+    # filled in as the example says, it is all compose needs
+    filled = text.replace("REDIS_PASSWORD=\n", f"REDIS_PASSWORD={PASSWORD}\n").replace(
+        "DOCEXIT_CONFIG_SIGNING_KEY=\n", f"DOCEXIT_CONFIG_SIGNING_KEY={SIGNING_KEY}\n"
+    )
+    env_file = tmp_path / "compose.env"
+    env_file.write_text(filled)
+    done = compose_config({}, "--env-file", str(env_file))
+    assert done.returncode == 0, done.stderr
+    replica = yaml.safe_load(done.stdout)["services"]["docexit-1"]["environment"]
+    assert replica["DOCEXIT_REDIS_URL"] == f"redis://docexit:{PASSWORD}@redis:6379/0"

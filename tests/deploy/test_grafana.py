@@ -13,6 +13,7 @@ from service.metrics import Metrics
 from tests.deploy.promql import (
     DASHBOARDS,
     ROOT,
+    alert_exprs,
     dashboard,
     dashboard_exprs,
     panels,
@@ -37,7 +38,7 @@ def recorded_series() -> set[str]:
 
 def test_every_query_reads_series_the_service_exports_or_the_rules_record() -> None:
     known = exported_series() | recorded_series()
-    exprs = [*dashboard_exprs(), *recording_exprs()]
+    exprs = [*dashboard_exprs(), *recording_exprs(), *alert_exprs()]
     assert exprs
     for expr in exprs:
         for name in DOCEXIT.findall(expr.promql):
@@ -68,6 +69,10 @@ def test_the_dashboard_shows_what_operators_asked_for() -> None:
     assert "docexit_inflight_requests" in text["In-flight requests and queue"]
     assert "docexit_queue_depth" in text["In-flight requests and queue"]
     assert "docexit_exit_threshold" in text["Exit thresholds in force"]
+    # Redis holding what no replica signed: refused configs by reason, refused OCR entries
+    assert "by (reason)" in text["Runtime configs refused"]
+    assert "docexit_config_rejected_total" in text["Runtime configs refused"]
+    assert "docexit_ocr_cache_rejected_total" in text["OCR cache entries refused"]
     (admin,) = [a for a in dash["annotations"]["list"] if a["name"] == "Admin changes"]
     assert "changes(docexit_config_version" in admin["expr"]
 

@@ -26,6 +26,7 @@ from service.settings import Settings
 from tests.models.conftest import tiny_config
 
 TOKEN = "s3cret-admin-token-for-tests"
+SIGNING_KEY = "signing-key-for-tests-shared-by-the-replicas"
 LATENCY = {
     "ocr": 0.2,
     "stages": {
@@ -104,6 +105,7 @@ def make_settings(checkpoint: Path, **overrides: Any) -> Settings:
         "queue_size": 4,
         "warmup_requests": 1,
         "admin_token": TOKEN,
+        "config_signing_key": SIGNING_KEY,
         **overrides,
     }
     return Settings(**values)
@@ -112,7 +114,7 @@ def make_settings(checkpoint: Path, **overrides: Any) -> Settings:
 def loader_for(ocr: FakeOcr) -> Callable[[Settings], Engine]:
     def load(settings: Settings) -> Engine:
         model, card = load_checkpoint(settings.checkpoint)
-        cached = CachedOcr(ocr, settings.redis_url, settings.ocr_cache_ttl_s)
+        cached = CachedOcr(ocr, settings.redis_url, settings.ocr_cache_ttl_s, settings.signer())
         return Engine(Cascade.from_card(model, card), card, cached, settings, "cpu")
 
     return load

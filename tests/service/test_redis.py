@@ -22,8 +22,9 @@ from service import deadline as anytime
 from service.deadline import Deadline
 from service.latency_model import LatencyModel
 from service.ocr_cache import CachedOcr
+from service.signing import Signer
 from tests.processes import RedisServer
-from tests.service.conftest import TOKEN, FakeOcr, png
+from tests.service.conftest import SIGNING_KEY, TOKEN, FakeOcr, png
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed (make sysdeps)"
@@ -103,7 +104,7 @@ def test_a_cache_hit_does_not_teach_the_latency_model_that_ocr_is_cheap(
     model, card = load_checkpoint(checkpoint_dir)
     cascade = Cascade.from_card(model, card)
     slow = FakeOcr(delay_s=0.05)
-    ocr = CachedOcr(slow, redis_server.url, 60)
+    ocr = CachedOcr(slow, redis_server.url, 60, Signer(SIGNING_KEY))
     latency = LatencyModel(Latency(ocr=10.0), model.config.plan)  # no band costs: "ocr"
     image = Image.new("L", (120, 160), 230)
     never = GlobalThreshold(1.1)
@@ -159,7 +160,7 @@ def test_an_unreadable_cache_entry_is_recomputed_not_failed(redis_server: RedisS
     import redis
 
     engine = FakeOcr()
-    ocr = CachedOcr(engine, redis_server.url, 60)
+    ocr = CachedOcr(engine, redis_server.url, 60, Signer(SIGNING_KEY))
     image = Image.new("L", (50, 60), 230)
     texts, boxes = ocr(image)
     assert engine.calls == 1 and texts == ["Invoice", "Total"]

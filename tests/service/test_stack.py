@@ -33,7 +33,7 @@ Stack = tuple[RedisServer, ServiceProcess, ServiceProcess]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs = tmp_path_factory.mktemp("stack")
-    redis = RedisServer()
+    redis = RedisServer(password="stack-redis-password")  # as deployed: ACL user, default off
     try:
         # One worker thread each: two replicas on two cores.
         with replicas(logs, DOCEXIT_REDIS_URL=redis.url, DOCEXIT_WORKERS="1") as (a, b):
