@@ -134,13 +134,6 @@ def read_card(folder: Path) -> Card:
     return Card.read(folder)
 
 
-def update_card(folder: Path, **fields: Any) -> Card:
-    """Replace card fields (each by the module that owns it: models.card); weights untouched."""
-    card = read_card(folder).updated(**fields)
-    card.write(folder)
-    return card
-
-
 def load_checkpoint(
     folder: Path, device: str | torch.device = "cpu"
 ) -> tuple[MultiExitLayoutLMv3, Card]:

@@ -120,8 +120,3 @@ class CascadePlan:
         """Position in the order a request meets the exits (orders depth across both streams:
         emb.text_avg has layer 0 but comes after OCR and every vision exit)."""
         return self.names.index(name)
-
-    def vision_up_to(self, last: int) -> list[str]:
-        """The first `last` vision exits (a policy's vision stream stops after the last exit it
-        may take)."""
-        return [e.name for e in self.vision[:last]]

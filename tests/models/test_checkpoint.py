@@ -11,7 +11,7 @@ import torch
 from pydantic import ValidationError
 
 from models import checkpoint
-from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, update_card
+from models.checkpoint import CheckpointError, load_checkpoint, read_card, save_checkpoint
 from models.multiexit import MultiExitLayoutLMv3
 from models.pretrained import minilm_file, minilm_state_dict
 from tests.models.conftest import tiny_batch, tiny_config
@@ -26,10 +26,10 @@ def test_round_trip(tmp_path: Path, model: MultiExitLayoutLMv3) -> None:
     a, b = model(**batch), loaded(**batch)
     for name in a.steps:
         torch.testing.assert_close(a.steps[name].logits, b.steps[name].logits, atol=2e-2, rtol=2e-2)
-    update_card(tmp_path, thresholds={"mm.1": 0.9})
+    read_card(tmp_path).updated(thresholds={"mm.1": 0.9}).write(tmp_path)
     assert load_checkpoint(tmp_path)[1].thresholds == {"mm.1": 0.9}
     with pytest.raises(ValidationError):  # a field of the wrong type is refused, not written
-        update_card(tmp_path, thresholds={"mm.1": "high"})
+        read_card(tmp_path).updated(thresholds={"mm.1": "high"})
 
 
 def test_corrupt_weights_are_refused(tmp_path: Path, model: MultiExitLayoutLMv3) -> None:

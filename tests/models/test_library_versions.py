@@ -18,7 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "defa
 def test_the_shipped_checkpoint_runs_on_the_releases_it_records() -> None:
     """Fails when the lock (or a hand install) brings a release the shipped card does not
     record: re-check the checkpoint's answers on the new release, then record it
-    (models.checkpoint.update_card(folder, libraries=library_versions()))."""
+    (read_card(folder).updated(libraries=library_versions()).write(folder))."""
     card = read_card(SHIPPED)
     assert set(card.libraries) == set(LIBRARIES)
     assert library_differences(card.libraries) == []
@@ -58,7 +58,9 @@ def test_the_service_warns_about_a_differing_release_at_start(
 
     folder = tmp_path / "ckpt"
     shutil.copytree(SHIPPED, folder)
-    checkpoint.update_card(folder, libraries={**read_card(SHIPPED).libraries, "torch": "1.0"})
+    read_card(folder).updated(libraries={**read_card(SHIPPED).libraries, "torch": "1.0"}).write(
+        folder
+    )
     with caplog.at_level(logging.WARNING, logger="docexit"):
         engine = Engine.load(make_settings(folder), FakeOcr())
     engine.close()
