@@ -33,7 +33,14 @@ from models.data.labels import CLASSES
 from service.settings import usable_cores
 
 log = logging.getLogger("docexit.loadtests.bench")
-SHARES = {"compare": 0.40, "saturation": 0.16, "sweep": 0.20, "policies": 0.10, "overload": 0.14}
+SHARES = {
+    "compare": 0.34,
+    "saturation": 0.14,
+    "shadow": 0.12,
+    "sweep": 0.18,
+    "policies": 0.08,
+    "overload": 0.14,
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -60,18 +67,33 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--min-pages", type=int, default=1, help="pages per phase whatever the plan")
     p.add_argument("--docexit-url", help="a running docexit (a, b) instead of starting one")
     p.add_argument("--baseline-url", help="a running baseline (c) instead of starting one")
+    p.add_argument(
+        "--noshadow-url", help="with --docexit-url: the same service with DOCEXIT_SHADOW_RATE=0"
+    )
     p.add_argument("--logs", type=Path, default=Path("build/bench-logs"))
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
-def start_servers(args: argparse.Namespace) -> tuple[str, str, list[servers.Server], float]:
-    """Start whichever servers were not given, all at once, and wait for them."""
+def start_servers(args: argparse.Namespace) -> tuple[dict[str, str], list[servers.Server], float]:
+    """Start whichever servers were not given, all at once, and wait for them: docexit (its
+    shadow lane at the default rate), the same with the lane off (only when docexit is started
+    here: the shadow phase needs both), and the baseline."""
     started: list[servers.Server] = []
     t = time.monotonic()
     if not args.docexit_url:
         token = secrets.token_urlsafe(24)
         started.append(servers.docexit(args.workers, args.queue_size, token, args.logs))
+        started.append(
+            servers.docexit(
+                args.workers,
+                args.queue_size,
+                token,
+                args.logs,
+                "noshadow",
+                {"DOCEXIT_SHADOW_RATE": "0"},
+            )
+        )
     if not args.baseline_url:
         started.append(servers.baseline(args.workers, args.logs))
     try:
@@ -82,19 +104,32 @@ def start_servers(args: argparse.Namespace) -> tuple[str, str, list[servers.Serv
             s.stop()
         raise
     urls = {s.name: s.url for s in started}
-    return (
-        args.docexit_url or urls["docexit"],
-        args.baseline_url or urls["baseline"],
-        started,
-        time.monotonic() - t,
-    )
+    if args.noshadow_url:
+        urls["noshadow"] = args.noshadow_url
+    urls["docexit"] = args.docexit_url or urls["docexit"]
+    urls["baseline"] = args.baseline_url or urls["baseline"]
+    return urls, started, time.monotonic() - t
+
+
+def shadow_counts(url: str) -> dict[str, float]:
+    """Shadow pairs and drops so far, from the service's /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    out = {"pairs": 0.0, "dropped": 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name == "docexit_shadow_total":
+            out["pairs"] += float(line.rsplit(" ", 1)[1])
+        elif name == "docexit_shadow_dropped_total":
+            out["dropped"] += float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def run(args: argparse.Namespace) -> Path:
     began, t_start = datetime.now(UTC), time.monotonic()
     load_before = os.getloadavg()
     pages = make_pages(args.pages_dir, args.per_class, args.seed, tuple(args.classes))
-    docexit_url, baseline_url, started, startup_s = start_servers(args)
+    urls, started, startup_s = start_servers(args)
+    docexit_url, baseline_url = urls["docexit"], urls["baseline"]
     try:
         model = httpx.get(f"{docexit_url}/v1/model", timeout=30).json()
         variants = {
@@ -102,6 +137,8 @@ def run(args: argparse.Namespace) -> Path:
             "b": Variant("b", "docexit, full depth", docexit_url, {"full_depth": "true"}),
             "c": Variant("c", "plain transformers baseline", baseline_url),
         }
+        if "noshadow" in urls:
+            variants["a0"] = Variant("a0", "docexit, default policy, no shadow", urls["noshadow"])
         bench = Bench(
             pages,
             variants,
@@ -112,9 +149,20 @@ def run(args: argparse.Namespace) -> Path:
         )
         plan = Plan(60.0 * args.minutes, SHARES)
         raw: dict[str, Any] = {"compare": bench.compare(plan.deadline("compare"))}
+        t_accuracy = time.monotonic()
+        raw["accuracy"] = bench.accuracy(raw["compare"])
+        plan.extend(time.monotonic() - t_accuracy)
         raw["saturation"] = bench.saturation(
             plan.seconds("saturation"), args.rounds, raw["compare"]
         )
+        if "a0" in variants:
+            before = shadow_counts(docexit_url)
+            raw["shadow"] = bench.shadow(plan.seconds("shadow"), raw["compare"])
+            after = shadow_counts(docexit_url)
+            raw["shadow"]["lane"] = {k: after[k] - before[k] for k in after}
+        else:
+            plan.seconds("shadow")  # its share goes to the later phases
+            bench.notes.append("shadow: skipped, no docexit with its shadow lane off to compare")
         sweep_deadline = plan.deadline("sweep")
         raw["floor"] = bench.floor()
         b_p95 = results.p95_of(raw["compare"], "b")

@@ -46,6 +46,7 @@ class Sample:
     deadline_hit: bool | None = None
     server_ms: dict[str, float] | None = None
     budget_ms: int | None = None
+    certified: bool | None = None  # the answer's policy is certified (policy.guarantee)
     error: str | None = None
 
     @property
@@ -94,6 +95,7 @@ def send(
     sample.exit_name, sample.exit_layer = body["exit"]["name"], body["exit"]["layer"]
     sample.stage, sample.ocr_calls = body["exit"]["stage"], body.get("ocr_calls")
     sample.deadline_hit, sample.server_ms = body.get("deadline_hit"), body.get("timings_ms")
+    sample.certified = body.get("policy", {}).get("guarantee", {}).get("certified")
     return sample
 
 

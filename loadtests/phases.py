@@ -47,6 +47,10 @@ class Plan:
     def seconds(self, phase: str) -> float:
         return max(0.0, self.deadline(phase) - time.monotonic())
 
+    def extend(self, seconds: float) -> None:
+        """A phase outside the plan (one that must cover every page) took this long."""
+        self.end += seconds
+
 
 @dataclass
 class Bench:
@@ -75,6 +79,24 @@ class Bench:
                 bar.update()
         return samples
 
+    # -- accuracy: a and b on every page -----------------------------------------------------
+    def accuracy(self, compare: list[Sample], chunk: int = 32) -> list[Sample]:
+        """a and b on every page the compare phase did not cover for both (which its time share
+        may cut short), `workers` requests at a time, in chunks alternating between a and b: a
+        paired comparison over the whole page set, not a prefix. Latency here is under load."""
+        done = {k: {s.page for s in compare if s.variant == k and s.ok} for k in ("a", "b")}
+        todo = [p for p in self.pages if not (p.page_id in done["a"] and p.page_id in done["b"])]
+        samples: list[Sample] = []
+        with self._bar(len(todo), "accuracy a/b") as bar:
+            for r, i in enumerate(range(0, len(todo), chunk)):
+                part = todo[i : i + chunk]
+                for key in rotate(("a", "b"), r):
+                    samples += closed_loop(self.variants[key], part, self.workers, self.client_ocr)[
+                        0
+                    ]
+                bar.update(len(part))
+        return samples
+
     # -- throughput at saturation: closed loop, the same pages, variants alternating ----------
     def saturation(self, seconds: float, rounds: int, compare: list[Sample]) -> dict[str, Any]:
         """workers + 1 clients per variant over the same pages, in `rounds` chunks with the
@@ -100,6 +122,31 @@ class Bench:
                 out[key]["samples"] += samples
                 out[key]["chunks"].append({"seconds": makespan, "answered": done})
                 log.info("saturation %s round %d: %.2f answers/s", key, r + 1, done / makespan)
+        out["concurrency"], out["pages"] = concurrency, n
+        return out
+
+    # -- shadow monitoring's cost: a at saturation, its shadow lane on and off -----------------
+    def shadow(self, seconds: float, compare: list[Sample]) -> dict[str, Any]:
+        """Closed loop, workers + 1 clients, over the same pages: a (shadow lane at the default
+        rate) and a0 (the same service with DOCEXIT_SHADOW_RATE=0), in chunks alternating
+        between them, so that their p95 at saturation come from one run."""
+        concurrency = self.workers + 1
+        lat = [s.latency_s for s in compare if s.variant == "a" and s.ok] or [1.0]
+        n = int(0.85 * seconds / (2 * float(np.mean(lat)) / max(1, self.workers)))
+        n = max(4 * concurrency, min(n, 4 * len(self.pages)))
+        sequence = [self.pages[i % len(self.pages)] for i in range(n)]
+        chunk = math.ceil(n / 2)
+        out: dict[str, Any] = {k: {"samples": [], "chunks": []} for k in ("a", "a0")}
+        for r in range(2):
+            part = sequence[r * chunk : (r + 1) * chunk]
+            for key in rotate(("a", "a0"), r):
+                samples, makespan = closed_loop(
+                    self.variants[key], part, concurrency, self.client_ocr
+                )
+                out[key]["samples"] += samples
+                out[key]["chunks"].append(
+                    {"seconds": makespan, "answered": sum(1 for s in samples if s.ok)}
+                )
         out["concurrency"], out["pages"] = concurrency, n
         return out
 

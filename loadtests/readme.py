@@ -26,6 +26,8 @@ def section(r: dict[str, Any], images: dict[str, str], out: Path) -> str:
         "",
         *headline,
         "",
+        *report.accuracy(r)[2:],
+        "",
         f"![latency and accuracy per policy]({where}/{images['latency_accuracy']})",
         f"![exit layers]({where}/{images['exit_layers']})",
         f"![latency CDF]({where}/{images['latency_cdf']})",

@@ -112,6 +112,40 @@ def headline(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def accuracy(r: dict[str, Any]) -> list[str]:
+    a = r["accuracy"]
+    return [
+        "## a against b on every page",
+        "",
+        f"a and b on all {a['pages']} pages (the compare phase's answers, then the rest "
+        f"{r['meta']['workers']} at a time): a {pc(a['accuracy_a'])}, b {pc(a['accuracy_b'])}, "
+        f"{a['delta_points']:+.1f} points. a wrong where b is right on "
+        f"{a.get('a_wrong_b_right', 0)} pages, right where b is wrong on "
+        f"{a.get('a_right_b_wrong', 0)}; two-sided sign test p = {a['sign_test_p']:.2f}. "
+        f"{pc(a['a_certified_share'])} of a's answers came from a certified operating point "
+        "(`policy.guarantee.certified`).",
+    ]
+
+
+def shadow(r: dict[str, Any]) -> list[str]:
+    sh = r.get("shadow")
+    if sh is None:
+        return ["## Shadow monitoring's cost", "", "Not measured: " + "; ".join(r["meta"]["notes"])]
+    a, a0, lane = sh["a"], sh["a0"], sh["lane"]
+    return [
+        "## Shadow monitoring's cost",
+        "",
+        f"a with its shadow lane at the default `DOCEXIT_SHADOW_RATE` against a0, the same "
+        f"service with the lane off, closed loop at saturation ({sh['concurrency']} clients, the "
+        f"same {sh['pages']} pages, chunks alternating): p95 {num(a['p95_ms'])} ms against "
+        f"{num(a0['p95_ms'])} ms (ratio {num(sh['p95_ratio'], '.3f')}), p50 {num(a['p50_ms'])} "
+        f"against {num(a0['p50_ms'])} ms, {num(a['throughput'], '.2f')} against "
+        f"{num(a0['throughput'], '.2f')} answers/s. Meanwhile a's lane compared "
+        f"{lane.get('pairs', 0):.0f} pairs and dropped {lane.get('dropped', 0):.0f} "
+        "(a shadow run gives way while every worker is busy).",
+    ]
+
+
 def saturation(r: dict[str, Any]) -> list[str]:
     rows = []
     for k in KEYS:
@@ -272,11 +306,15 @@ def markdown(r: dict[str, Any], images: dict[str, str]) -> str:
         "",
         *headline(r),
         "",
+        *accuracy(r),
+        "",
         f"![latency and accuracy per policy]({images['latency_accuracy']})",
         f"![exit layers]({images['exit_layers']})",
         f"![latency CDF]({images['latency_cdf']})",
         "",
         *saturation(r),
+        "",
+        *shadow(r),
         "",
         *sweep(r),
         "",

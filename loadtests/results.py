@@ -9,7 +9,7 @@ from typing import Any
 
 from loadtests.client import Sample
 from loadtests.phases import KEYS
-from loadtests.stats import paired, pct, ratio, share, summary
+from loadtests.stats import mean, paired, pct, ratio, share, sign_test, summary
 
 MAX_WALL_S = 20 * 60
 LATENCY_STATS = ("mean_ms", "p50_ms", "p95_ms", "p99_ms")
@@ -31,6 +31,9 @@ def throughput_of(saturation: dict[str, Any], key: str) -> float:
 
 def all_samples(raw: dict[str, Any]) -> Iterator[tuple[str, list[Sample]]]:
     yield "compare", raw["compare"]
+    yield "accuracy", raw.get("accuracy", [])
+    if "shadow" in raw:
+        yield "shadow", raw["shadow"]["a"]["samples"] + raw["shadow"]["a0"]["samples"]
     for key in KEYS:
         yield "saturation", raw["saturation"][key]["samples"]
     yield "floor", raw["floor"]["samples"]
@@ -45,6 +48,31 @@ def _compare(samples: list[Sample]) -> dict[str, Any]:
     out["paired"] = paired(samples, KEYS)
     for other in ("b", "c"):
         out[f"a/{other}"] = {s: ratio(out["a"][s], out[other][s]) for s in LATENCY_STATS}
+    return out
+
+
+def _accuracy(raw: dict[str, Any]) -> dict[str, Any]:
+    """a against b on every page (the compare phase's answers and the accuracy phase's)."""
+    samples = raw["compare"] + raw.get("accuracy", [])
+    out = paired(samples, ("a", "b"))
+    worse, better = out.get("a_wrong_b_right", 0), out.get("a_right_b_wrong", 0)
+    out["delta_points"] = 100.0 * (out["accuracy_a"] - out["accuracy_b"])
+    out["sign_test_p"] = sign_test(worse, better)
+    answered = [s for s in of(samples, "a") if s.ok]
+    out["a_certified_share"] = mean(float(bool(s.certified)) for s in answered)
+    return out
+
+
+def _shadow(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """p95 at saturation with the shadow lane at its default rate (a) and off (a0)."""
+    sh = raw.get("shadow")
+    if sh is None:
+        return None
+    out: dict[str, Any] = {"concurrency": sh["concurrency"], "pages": sh["pages"]}
+    for k in ("a", "a0"):
+        out[k] = {"throughput": throughput_of(sh, k), **summary(sh[k]["samples"])}
+    out["p95_ratio"] = ratio(out["a"]["p95_ms"], out["a0"]["p95_ms"])
+    out["lane"] = sh.get("lane", {})
     return out
 
 
@@ -116,10 +144,10 @@ def _target(name: str, goal: str, measured: str, met: bool) -> dict[str, Any]:
 
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
-    c, sat, sw = r["compare"], r["saturation"], r["sweep"]
+    c, sat, sw, acc = r["compare"], r["saturation"], r["sweep"], r["accuracy"]
     x = sat["a/b"]
     lat = c["a/b"]["mean_ms"]
-    delta = 100.0 * (c["paired"]["accuracy_a"] - c["paired"]["accuracy_b"])
+    delta = acc["delta_points"]
     held = [b for b in sw["budgets"] if b["target"]]
     missed = [f"{b['budget_ms']} ms (p95 {b['p95_ms']:.0f})" for b in held if not b["within"]]
     errors = sum(o["other_errors"] for o in r["overload"])
@@ -129,9 +157,11 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         _target(
             "mean end-to-end latency a/b, accuracy a - b",
             "<= 0.5, >= -1 point",
-            f"{lat:.3f}, {delta:+.1f} points on {c['paired']['pages']} pages",
+            f"{lat:.3f}, {delta:+.1f} points on {acc['pages']} pages "
+            f"(sign test p = {acc['sign_test_p']:.2f})",
             lat <= 0.5 and delta >= -1.0,
         ),
+        _target("pages a and b both answered", ">= 256", str(acc["pages"]), acc["pages"] >= 256),
         _target(
             "p95 within the budget (budgets >= smallest useful)",
             f"every budget >= {sw['smallest_useful_ms']} ms",
@@ -148,6 +178,8 @@ def assemble(raw: dict[str, Any], meta: dict[str, Any], model: dict[str, Any]) -
     r: dict[str, Any] = {
         "meta": meta,
         "compare": _compare(raw["compare"]),
+        "accuracy": _accuracy(raw),
+        "shadow": _shadow(raw),
         "saturation": _saturation(raw["saturation"]),
         "sweep": _sweep(raw),
         "policies": _policies(raw),

@@ -87,15 +87,23 @@ class Server:
         self._log.close()
 
 
-def docexit(workers: int, queue_size: int, admin_token: str, log_dir: Path) -> Server:
+def docexit(
+    workers: int,
+    queue_size: int,
+    admin_token: str,
+    log_dir: Path,
+    name: str = "docexit",
+    extra: dict[str, str] | None = None,
+) -> Server:
     env = {
         "DOCEXIT_CHECKPOINT": str(CHECKPOINT),
         "DOCEXIT_DEVICE": "cpu",
         "DOCEXIT_WORKERS": str(workers),
         "DOCEXIT_QUEUE_SIZE": str(queue_size),
         "DOCEXIT_ADMIN_TOKEN": admin_token,
+        **(extra or {}),
     }
-    return Server("docexit", "service", env, log_dir)
+    return Server(name, "service", env, log_dir)
 
 
 def baseline(workers: int, log_dir: Path) -> Server:

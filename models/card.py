@@ -5,6 +5,8 @@ field by field by the step that owns each field.
     models.checkpoint (save)      format, labels, config, exits, storage, libraries, hashes
     models.export                 name, version, training, temperatures, calibration
     models.operating_points       latency, operating_points, policy, thresholds, ocr_band, metrics
+    models.certify                certification
+    models.ood_eval               abstention
 
 Older cards load through `Card.parse`, which upgrades what changed since (a card without
 `ocr_band` predates the top-band OCR default). Unknown fields are kept, so a card written by a
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import to_jsonable_python
 
+from models.ltt import binomial_p_value, fixed_sequence
 from models.multiexit import MultiExitConfig
 from models.plan import OCR_BAND, OCR_PAGE, OCR_REST
 from models.policies import Policy, make_policy
@@ -138,6 +141,61 @@ class Metrics(BaseModel):
     val_top_band_accuracy: dict[str, float] = {}
 
 
+Risk = Literal["harm", "disagreement"]
+Reference = Literal["cascade", "full_depth"]
+
+
+class Candidate(BaseModel):
+    """One operating point as the certificate tested it."""
+
+    policy: PolicyCard
+    risky: int  # calibration pages counted against it (see Certification.risk)
+
+
+class Certification(BaseModel):
+    """Which operating points lose at most ε against the reference, with probability at least
+    1 - δ over the draw of the calibration pages (models.certify). The counts are stored, so the
+    points certified at any other ε (an operator's choice) follow by the same test."""
+
+    model_config = _OPEN
+    epsilon: float = Field(gt=0.0, lt=1.0)  # the default tolerated loss
+    delta: float = Field(gt=0.0, lt=1.0)
+    risk: Risk  # harm: wrong where the reference is right; disagreement: any other answer
+    reference: Reference  # cascade: the same cascade never exiting early; or full depth
+    pages: int  # calibration pages, held back from the threshold search
+    data: list[str] = []
+    tested: list[Candidate]  # in the testing order, fixed before the pages were seen
+
+    def certified_count(self, epsilon: float | None = None) -> int:
+        """How many tested points, from the first, are certified at ε (default: the card's)."""
+        eps = self.epsilon if epsilon is None else epsilon
+        return fixed_sequence([t.risky for t in self.tested], self.pages, eps, self.delta)
+
+    def p_values(self, epsilon: float | None = None) -> list[float]:
+        eps = self.epsilon if epsilon is None else epsilon
+        return [binomial_p_value(t.risky, self.pages, eps) for t in self.tested]
+
+
+class Abstention(BaseModel):
+    """When the service calls a page out of distribution (models.ood): the score at the
+    answering exit and the threshold below which it abstains, set on in-class validation pages
+    (`data`), and what it measured against the out-of-scope folder (models.ood_eval)."""
+
+    model_config = _OPEN
+    score: str  # a models.ood.SCORES name
+    threshold: float
+    data: list[str] = []  # the pages the threshold was set on
+    pages: int = 0
+    abstain_target: float = 0.0  # share of those pages it may abstain on
+    auroc_realval: float | None = None  # in-class real pages against the out-of-scope folder
+    abstained_realval: float | None = None  # in-class real pages wrongly abstained on
+    outofscope: str = ""
+    outofscope_pages: int = 0
+    # Feature scores: models.ood_features' statistics beside the weights, and the pages fit on.
+    features_sha256: str | None = None
+    features_data: list[str] = []
+
+
 class Hashes(BaseModel):
     model_config = _OPEN
     weights_sha256: str
@@ -164,6 +222,20 @@ class Card(BaseModel):
     thresholds: dict[str, float] = {}
     ocr_band: float | None = DEFAULT_BAND  # None: OCR whole pages in one call
     metrics: Metrics | None = None
+    certification: Certification | None = None
+    abstention: Abstention | None = None
+
+    @model_validator(mode="after")
+    def _certified_points_exist(self) -> Card:
+        if self.certification is not None:
+            specs = [p.policy.spec() for p in self.operating_points]
+            for tested in self.certification.tested:
+                if tested.policy.spec() not in specs:
+                    raise ValueError(
+                        f"certification tested {tested.policy.spec()}, which is not one of the "
+                        "card's operating points (re-run models.certify after the points)"
+                    )
+        return self
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Card:
@@ -202,3 +274,21 @@ class Card(BaseModel):
         """Operating points with a real policy (not full depth), optionally of one family."""
         points = [p for p in self.operating_points if p.policy.name != "full_depth"]
         return [p for p in points if family is None or p.policy.name == family]
+
+    def default_policy(self) -> PolicyCard | None:
+        """What a request naming no policy and no budget gets (the service re-prices "cheapest"
+        with its live latencies): with a certificate, the cheapest point certified at the card's
+        ε, or full depth (None) when none is; without, the card's policy."""
+        if self.certification is None:
+            return self.policy
+        points = self.certified_points()
+        return min(points, key=lambda p: p.end_to_end_s).policy if points else None
+
+    def certified_points(self, epsilon: float | None = None) -> list[OperatingPoint]:
+        """The operating points certified at ε (default: the card's), in testing order; none
+        without a certification."""
+        if self.certification is None:
+            return []
+        tested = self.certification.tested[: self.certification.certified_count(epsilon)]
+        by_spec = {json.dumps(p.policy.spec(), sort_keys=True): p for p in self.operating_points}
+        return [by_spec[json.dumps(t.policy.spec(), sort_keys=True)] for t in tested]

@@ -1,85 +1,162 @@
-"""Certified operating points: early exits that lose at most ε, with probability at least 1 - δ
-over the draw of the calibration pages (Learn then Test: Angelopoulos, Bates, Candès, Jordan,
-Lei 2021).
+"""Certified operating points: early exits that lose at most ε against a reference, with
+probability at least 1 - δ over the draw of the calibration pages (Learn then Test: Angelopoulos,
+Bates, Candès, Jordan, Lei 2021; the arithmetic is models.ltt).
 
-The risk of a policy is the share of pages on which its answer differs from a reference: by
-default the cascade that never exits early (what the thresholds decide), or full depth. It needs
-no labels, so the same test can run on shadow pairs from live traffic, and it bounds the accuracy
-lost against that reference: a page can lose accuracy only where the answers differ. Full depth
-is the stricter reference but not a reachable one: the cascade reads a page as two OCR calls (a
-top band, then the rest) and so answers differently from whole-page OCR on a few pages both ways
-whatever its thresholds (models.threshold_search says the same of its harm bound).
+    python -m models.certify --checkpoint models/checkpoints/default \
+        --order-data data/corpus2/val data/realcal --data data/certify/train data/certify/val \
+        data/certify/test [--epsilon 0.01] [--delta 0.1]
 
-For each candidate, from the safest to the cheapest in an order fixed before the calibration
-pages are seen, the hypothesis "its risk exceeds ε" is tested with an exact binomial p-value.
-Testing stops at the first candidate that is not rejected (fixed-sequence testing: no correction
-for multiplicity is needed), and every candidate before it is certified; the cheapest certified
-one is used."""
+The reference is by default the same cascade when it never exits early: what the thresholds
+decide, on the page as the cascade reads it (its top band, then the rest, in two OCR calls). Full
+depth reads the page in one call and so answers differently on a few pages, both ways, whatever
+the thresholds; the guarantee is about what exiting early costs, not about how the page is read.
+
+The risk of a point is the share of pages counted against it: with labels, the pages it gets
+wrong where the reference is right ("harm", which bounds the accuracy it loses: a page can only
+lose accuracy there); without labels (shadow pairs from live traffic), every page where the two
+answers differ ("disagreement", a looser bound). The candidates are the card's operating points,
+tested from the safest to the cheapest in an order taken from other pages (the ones the points were
+searched on), so the order cannot depend on the calibration pages; the cheapest certified point is
+the one the service uses."""
 
 from __future__ import annotations
 
-import math
+import argparse
+import json
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
 
+from models.card import Candidate, Certification, OperatingPoint, Reference, Risk
+from models.checkpoint import load_checkpoint
 from models.policies import Policy, first_exit
 from models.traces import Trace
 
-
-def binomial_p_value(disagreements: int, n: int, epsilon: float) -> float:
-    """P(Binomial(n, ε) ≤ disagreements): a valid p-value for "the risk exceeds ε" (under that
-    hypothesis this few disagreements are at most this likely)."""
-    if n == 0:
-        return 1.0
-    if epsilon <= 0.0:
-        return 1.0 if disagreements > 0 else 0.0
-    log_e, log_not = math.log(epsilon), math.log1p(-epsilon)
-
-    def term(k: int) -> float:
-        log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-        return math.exp(log_comb + k * log_e + (n - k) * log_not)
-
-    return min(1.0, sum(term(k) for k in range(disagreements + 1)))
+log = logging.getLogger("docexit.certify")
 
 
-Reference = Literal["cascade", "full_depth"]
+def risky_pages(
+    policy: Policy,
+    traces: Sequence[Trace],
+    labels: Sequence[int] | None = None,
+    reference: Reference = "cascade",
+) -> int:
+    """Pages counted against `policy`: with labels, those it gets wrong where the reference is
+    right; without, those where its answer differs from the reference's (the cascade's when it
+    never exits early, each trace's last view, or full depth's)."""
+    count = 0
+    for i, t in enumerate(traces):
+        answer = t.views[first_exit(policy, t.views)].prediction
+        ref = (t.views[-1] if reference == "cascade" else t.full).prediction
+        if labels is None:
+            count += answer != ref
+        else:
+            count += answer != labels[i] and ref == labels[i]
+    return count
 
 
-def disagreements(policy: Policy, traces: Sequence[Trace], reference: Reference = "cascade") -> int:
-    """Pages whose answer under `policy` differs from the reference's: the cascade's when it
-    never exits early (each trace's last view), or full depth's."""
-    return sum(
-        t.views[first_exit(policy, t.views)].prediction
-        != (t.views[-1] if reference == "cascade" else t.full).prediction
-        for t in traces
-    )
-
-
-@dataclass(frozen=True)
-class Certificate:
-    epsilon: float
-    delta: float
-    reference: Reference
-    pages: int  # calibration pages the test ran on
-    p_values: tuple[float, ...]  # per candidate tested, in order (testing stops at the first > δ)
-    certified: int  # how many candidates, from the first, are certified (0: none)
+def safest_first(
+    points: Sequence[OperatingPoint],
+    traces: Sequence[Trace],
+    labels: Sequence[int] | None = None,
+    reference: Reference = "cascade",
+) -> list[OperatingPoint]:
+    """Safest first, judged on pages other than the calibration pages: fewest risky pages,
+    then the deeper point."""
+    policies = [p.policy.build() for p in points]
+    risk = [risky_pages(q, traces, labels, reference) if q else 0 for q in policies]
+    ranked = sorted(range(len(points)), key=lambda i: (risk[i], -points[i].depth))
+    return [points[i] for i in ranked]
 
 
 def certify(
-    candidates: Sequence[Policy],
+    ordered: Sequence[OperatingPoint],
     traces: Sequence[Trace],
+    labels: Sequence[int] | None,
     epsilon: float,
     delta: float,
     reference: Reference = "cascade",
-) -> Certificate:
-    """Fixed-sequence testing over `candidates`, ordered safest first (the order must not
-    depend on `traces`). The last certified candidate is the cheapest the guarantee covers."""
-    p_values: list[float] = []
-    for policy in candidates:
-        p = binomial_p_value(disagreements(policy, traces, reference), len(traces), epsilon)
-        p_values.append(p)
-        if p > delta:
-            break
-    certified = sum(1 for p in p_values if p <= delta)
-    return Certificate(epsilon, delta, reference, len(traces), tuple(p_values), certified)
+    data: Sequence[str] = (),
+) -> Certification:
+    """Every point's risky pages on the calibration traces, in the given order; the card's
+    Certification then says which are certified at ε (fixed-sequence testing)."""
+    tested = []
+    for point in ordered:
+        policy = point.policy.build()
+        if policy is None:  # full depth is not an early-exit point
+            continue
+        tested.append(
+            Candidate(policy=point.policy, risky=risky_pages(policy, traces, labels, reference))
+        )
+    risk: Risk = "disagreement" if labels is None else "harm"
+    return Certification(
+        epsilon=epsilon,
+        delta=delta,
+        risk=risk,
+        reference=reference,
+        pages=len(traces),
+        data=list(data),
+        tested=tested,
+    )
+
+
+def cheapest(points: Sequence[OperatingPoint]) -> OperatingPoint | None:
+    """The cheapest end to end on the card's measured latencies (Card.default_policy's rule)."""
+    return min(points, key=lambda p: p.end_to_end_s, default=None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from models.operating_points import validation  # the traces of a data folder
+
+    parser = argparse.ArgumentParser(prog="python -m models.certify", description=__doc__)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--order-data", type=Path, nargs="+", required=True)
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="calibration pages")
+    parser.add_argument("--epsilon", type=float, default=0.01)
+    parser.add_argument("--delta", type=float, default=0.1)
+    parser.add_argument("--reference", choices=["cascade", "full_depth"], default="cascade")
+    parser.add_argument(
+        "--risk",
+        choices=["disagreement", "harm"],
+        default="disagreement",
+        help="disagreement (default): what the shadow lane measures live, so its alert and "
+        "re-certification speak of the same risk; harm: needs labels, certifies more",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if set(args.order_data) & set(args.data):
+        parser.error("the calibration pages must not be the pages that fix the testing order")
+    model, card = load_checkpoint(args.checkpoint)
+    order_val = validation(model, card, args.order_data, None)
+    ordered = safest_first(
+        card.policy_points(),
+        order_val.traces,
+        order_val.labels if args.risk == "harm" else None,
+        args.reference,
+    )
+    cal = validation(model, card, args.data, None)
+    cert = certify(
+        ordered,
+        cal.traces,
+        cal.labels if args.risk == "harm" else None,
+        args.epsilon,
+        args.delta,
+        args.reference,
+        [str(d) for d in args.data],
+    )
+    card = card.updated(certification=cert)
+    card.write(args.checkpoint)
+    chosen = cheapest(card.certified_points())
+    log.info(
+        "%d of %d points certified at ε=%g, δ=%g on %d pages; cheapest: %s",
+        cert.certified_count(),
+        len(cert.tested),
+        args.epsilon,
+        args.delta,
+        cert.pages,
+        json.dumps(chosen.policy.spec()) if chosen else "none (full depth)",
+    )
+
+
+if __name__ == "__main__":
+    main()

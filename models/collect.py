@@ -20,6 +20,7 @@ class ExitOutputs:
     gates: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N]
     image_similarity: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N]
     text_similarity: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N]
+    features: dict[str, Tensor] = field(default_factory=dict)  # exit -> [N, d] (when asked)
 
     def accuracy(self) -> dict[str, float]:
         return {
@@ -29,14 +30,20 @@ class ExitOutputs:
 
 @torch.no_grad()
 def collect(
-    model: MultiExitLayoutLMv3, data: PageDataset, batch_size: int = 16, progress: bool = True
+    model: MultiExitLayoutLMv3,
+    data: PageDataset,
+    batch_size: int = 16,
+    progress: bool = True,
+    features: bool = False,
 ) -> ExitOutputs:
+    """features: keep each exit's pooled state too (models.ood's feature distance)."""
     model.eval()
     chunks: dict[str, dict[str, list[Tensor]]] = {
         "logits": {},
         "gates": {},
         "image": {},
         "text": {},
+        "features": {},
     }
     labels = []
     starts = range(0, len(data), batch_size)
@@ -50,11 +57,14 @@ def collect(
                 ("gates", step.gate),
                 ("image", step.image_similarity),
                 ("text", step.text_similarity),
+                ("features", step.features if features else None),
             ):
                 if value is not None:
                     chunks[key].setdefault(name, []).append(value.float())
     cat = {k: {n: torch.cat(v) for n, v in d.items()} for k, d in chunks.items()}
-    return ExitOutputs(torch.cat(labels), cat["logits"], cat["gates"], cat["image"], cat["text"])
+    return ExitOutputs(
+        torch.cat(labels), cat["logits"], cat["gates"], cat["image"], cat["text"], cat["features"]
+    )
 
 
 def val_pages(

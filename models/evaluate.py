@@ -86,20 +86,24 @@ class Row:
 
 @dataclass
 class Pipelines:
-    """A checkpoint ready to run both ways: the cascade (with the card's default policy, or a
-    global threshold of 0.9 where the card names none) and the OCR engine both pipelines share."""
+    """A checkpoint ready to run both ways: the cascade (with the card's default policy, which
+    is full depth when the card certifies no point, or a global threshold of 0.9 on a card that
+    is neither certified nor names a policy) and the OCR engine both pipelines share."""
 
     model: MultiExitLayoutLMv3
     card: Card
     cascade: Cascade
-    policy: Policy
+    policy: Policy | None
     engine: OcrEngine
 
     @classmethod
     def load(cls, checkpoint: Path, ocr_engine: str) -> Pipelines:
         model, card = load_checkpoint(checkpoint)
         cascade = Cascade.from_card(model, card)
-        policy = (None if card.policy is None else card.policy.build()) or GlobalThreshold(0.9)
+        default = card.default_policy()
+        policy = None if default is None else default.build()
+        if card.certification is None and policy is None:
+            policy = GlobalThreshold(0.9)
         return cls(model, card, cascade, policy, make_engine(ocr_engine))
 
     def ocr(self, image: Image.Image) -> Words:
@@ -162,7 +166,7 @@ def evaluate(
         "n": len(rows),
         "data": str(data),
         "checkpoint": str(checkpoint),
-        "policy": None if pipelines.card.policy is None else pipelines.card.policy.spec(),
+        "policy": None if (default := pipelines.card.default_policy()) is None else default.spec(),
         "per_exit": per_exit_report(exit_probs, labels),
         "full_depth": full_depth_report(rows),
         "early_exit": early_exit_report(rows),

@@ -217,6 +217,7 @@ class ExitStep:
     gate: Tensor | None = None  # [B], logit of "the final classifier is right here"
     image_similarity: Tensor | None = None  # [B]
     text_similarity: Tensor | None = None  # [B]
+    features: Tensor | None = None  # [B, d_in], the pooled state the head reads (models.ood)
 
 
 @dataclass
@@ -325,11 +326,12 @@ class MultiExitLayoutLMv3(nn.Module):
         key = name.replace(".", "_")
         head = self.heads[key]
         if self.config.head == "ramp":
-            return ExitStep(name, head(state))
+            return ExitStep(name, head(state), features=state)
         if key in self.readouts:  # a grid state is not the classifier's: its head gives both
             both = head(state)
-            return ExitStep(name, both[:, :-1], gate=both[:, -1])
-        return ExitStep(name, self.heads["classifier"](state), gate=head(state).squeeze(-1))
+            return ExitStep(name, both[:, :-1], gate=both[:, -1], features=state)
+        gate = head(state).squeeze(-1)
+        return ExitStep(name, self.heads["classifier"](state), gate=gate, features=state)
 
     # -- the vision stream --------------------------------------------------------------------
     def vision_steps(self, image_tokens: Tensor) -> Iterator[ExitStep]:

@@ -22,6 +22,10 @@ class StepView:
     gate_prob: float | None = None
     image_similarity: float | None = None
     text_similarity: float | None = None
+    # The exit's raw logits, before its temperature, and the pooled state its head read: what
+    # the out-of-distribution scores need (models.ood); no policy reads them.
+    logits: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
+    features: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def confidence(self) -> float:

@@ -130,6 +130,8 @@ class Cascade:
             gate,
             scalar(step.image_similarity),
             scalar(step.text_similarity),
+            tuple(step.logits[0].float().tolist()),
+            None if step.features is None else tuple(step.features[0].float().tolist()),
         )
 
     @torch.inference_mode()

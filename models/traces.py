@@ -47,6 +47,8 @@ def _views(
             None if e.name not in outputs.gates else float(torch.sigmoid(outputs.gates[e.name][i])),
             at(outputs.image_similarity, e.name),
             at(outputs.text_similarity, e.name),
+            tuple(outputs.logits[e.name][i].tolist()),
+            tuple(outputs.features[e.name][i].tolist()) if e.name in outputs.features else None,
         )
         for e in exits
     ]

@@ -24,13 +24,15 @@ from service.admin_guard import AdminGuard
 from service.budget import resolve, thresholds_of
 from service.config_store import make_store
 from service.engine import Engine
+from service.guarantee import epsilon_in_force
 from service.lifecycle import install_drain
 from service.metrics import Metrics, mark_process_dead
 from service.ocr_cache import CachedOcr
 from service.pool import WorkQueue
 from service.precedence import in_force
-from service.routes import admin, classify, health
+from service.routes import admin, classify, health, shadow
 from service.settings import Settings, usable_cores
+from service.shadow import ShadowLane
 from service.state import ServiceState, state_of
 
 log = logging.getLogger("docexit.service")
@@ -134,12 +136,20 @@ def _publisher(state: ServiceState) -> Callable[[], None]:
         metrics.budget.set((default.budget_ms or 0) / 1000.0)
         metrics.store_up.set(1 if state.store.healthy else 0)
         metrics.config_version.set(config.version)
+        # 0 without a certificate: the shadow loss alert (deploy/prometheus) then stands down.
+        metrics.certified_epsilon.set(epsilon_in_force(state.card, default.epsilon) or 0.0)
         engine = state.engine
         if engine is None:
             return
         try:
+            epsilon = epsilon_in_force(engine.card, default.epsilon)
             choice = resolve(
-                default.spec, default.source, default.budget_ms, engine.card, engine.latency
+                default.spec,
+                default.source,
+                default.budget_ms,
+                engine.card,
+                engine.latency,
+                epsilon,
             )
         except errors.ProblemError as exc:
             log.warning("default policy %r cannot be resolved: %s", default.spec, exc.detail)
@@ -163,6 +173,7 @@ async def _load(state: ServiceState, loader: Loader) -> None:
         state.detail = "warming up"
         await asyncio.to_thread(engine.warm_up, settings.warmup_requests)
         state.engine, state.ready = engine, True
+        state.shadow.start(engine)
         state.detail = f"model {engine.name} {engine.version} loaded and warmed on {engine.device}"
         state.publish_config()
         log.info("ready: %s", state.detail)
@@ -210,6 +221,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await state.store.stop()
+            state.shadow.stop()
             state.queue.shutdown()
             if state.engine is not None:
                 state.engine.close()
@@ -223,6 +235,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
         lifespan=lifespan,
         responses=errors.responses(500),
     )
+    pool = WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s)
     state = ServiceState(
         settings=settings,
         card=card,
@@ -233,8 +246,9 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
             settings.signer(),
             lambda reason: metrics.config_rejected.labels(reason=reason).inc(),
         ),
-        queue=WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s),
+        queue=pool,
         admin_guard=AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s),
+        shadow=ShadowLane(settings, metrics, card.exits, lambda: pool.busy),
     )
     state.publish_config = _publisher(state)
     app.state.service = state  # the one thing on app.state; read it through state_of(app)
@@ -243,5 +257,6 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.add_middleware(RequestContext, metrics=metrics)
     app.include_router(classify.router)
     app.include_router(admin.router)
+    app.include_router(shadow.router)
     app.include_router(health.router)
     return app

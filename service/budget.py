@@ -4,7 +4,10 @@ The checkpoint's operating points (each policy over a sweep of its knob, with th
 and per-page costs it gave on validation pages) are re-priced with the latencies this process
 measures live (service.latency_model), and the most accurate point whose pages (nine in ten)
 answer within the budget is used, along a ladder on which a larger budget never buys a less
-accurate or shallower point (service.ladder). The deadline itself is service.deadline."""
+accurate or shallower point (service.ladder). With a certificate on the card (service.guarantee),
+"auto" picks among the points certified at the ε in force instead: the cheapest without a budget,
+the ladder's within one, and, when no certified point fits the budget, the uncertified point the
+ladder picks from all of them, saying so. The deadline itself is service.deadline."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from typing import Any
 from models.card import Card, OperatingPoint, PolicyCard
 from models.policies import Policy
 from service.errors import invalid
-from service.ladder import choose_point
+from service.guarantee import Guarantee, certified_points, guarantee_of
+from service.ladder import cheapest_point, choose_point, fitting_point
 from service.latency_model import LatencyModel
 from service.policy_spec import build_policy
 
@@ -30,6 +34,7 @@ class Choice:
     knob: dict[str, Any]
     source: str  # request | admin | settings | card | budget
     point: OperatingPoint | None = None  # the operating point a budget or family chose
+    guarantee: Guarantee | None = None  # set by resolve
 
     @property
     def expected_accuracy(self) -> float | None:
@@ -58,13 +63,64 @@ def _unknown_family(spec: str, card: Card) -> Exception:
 
 
 def resolve(
-    spec: Spec, source: str, budget_ms: int | None, card: Card, latency: LatencyModel
+    spec: Spec,
+    source: str,
+    budget_ms: int | None,
+    card: Card,
+    latency: LatencyModel,
+    epsilon: float | None = None,
 ) -> Choice:
-    """A policy spec to the policy in force, priced against the budget where there is one."""
+    """A policy spec to the policy in force, priced against the budget where there is one, with
+    the guarantee it carries at `epsilon` (the ε in force: service.guarantee.epsilon_in_force)."""
+    choice = _resolve(spec, source, budget_ms, card, latency, epsilon)
+    if choice.guarantee is None:
+        spec_of = None if choice.policy is None else {"name": choice.name, **choice.knob}
+        choice.guarantee = guarantee_of(spec_of, card, epsilon)
+    return choice
+
+
+def _certified(
+    source: str, budget_ms: int | None, card: Card, latency: LatencyModel, epsilon: float | None
+) -> Choice:
+    """ "auto" on a certified card: the cheapest certified point, or the ladder's within a budget;
+    full depth when nothing is certified at ε."""
+    points = certified_points(card, epsilon)
+    if not points:
+        choice = Choice(None, "full_depth", {}, source)
+        choice.guarantee = guarantee = guarantee_of(None, card, epsilon)
+        guarantee.detail = f"no early-exit point is certified at ε = {epsilon:g}: full depth"
+        return choice
+    if budget_ms is None:
+        point = cheapest_point(points, latency)
+        assert point is not None  # points is not empty
+        return _choice(point.policy, source, point)
+    if (point := fitting_point(points, budget_ms / 1000.0, latency)) is not None:
+        return _choice(point.policy, source, point)
+    fallback = choose_point(card.policy_points(), budget_ms / 1000.0, latency) or points[0]
+    choice = _choice(fallback.policy, source, fallback)
+    choice.guarantee = guarantee = guarantee_of(fallback.policy.spec(), card, epsilon)
+    if not guarantee.certified:
+        guarantee.detail = (
+            f"no point certified at ε = {epsilon:g} fits the {budget_ms} ms budget; answered "
+            "with the most accurate point that does, uncertified"
+        )
+    return choice
+
+
+def _resolve(
+    spec: Spec,
+    source: str,
+    budget_ms: int | None,
+    card: Card,
+    latency: LatencyModel,
+    epsilon: float | None,
+) -> Choice:
     if isinstance(spec, dict):
         policy = build_policy(spec, card.exits, ("policy",))
         knob = {k: v for k, v in spec.items() if k != "name"}  # as the client spelled it
         return Choice(policy, str(spec.get("name", "")), knob, source)
+    if spec in (None, "auto") and card.certification is not None:
+        return _certified(source, budget_ms, card, latency, epsilon)
     if spec == "card" or (spec in (None, "auto") and budget_ms is None):
         return card_policy(card)
     family = None if spec in (None, "auto") else spec

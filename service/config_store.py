@@ -1,4 +1,4 @@
-"""Runtime config (latency budget, policy) that operators change without a restart.
+"""Runtime config (latency budget, policy, ε) that operators change without a restart.
 
 In-process by default. With DOCEXIT_REDIS_URL, the config lives in Redis: a change is written
 with its version in one transaction and published, every replica applies it on the pub/sub
@@ -31,7 +31,7 @@ log = logging.getLogger("docexit.service.config")
 
 AUDIT_KEEP = 1000
 
-Field_ = Literal["latency_budget_ms", "policy"]
+Field_ = Literal["latency_budget_ms", "policy", "epsilon"]
 
 
 class RuntimeConfig(BaseModel):
@@ -39,6 +39,9 @@ class RuntimeConfig(BaseModel):
     latency_budget_ms: int | None = Field(default=None, description="None: the settings' default")
     policy: str | dict[str, Any] | None = Field(
         default=None, description="None: the settings' default"
+    )
+    epsilon: float | None = Field(
+        default=None, description="tolerated accuracy loss of early exits; None: the default"
     )
     updated_at: str | None = None
     updated_by: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from PIL import Image
 from models.card import Card
 from models.checkpoint import library_differences, load_checkpoint
 from models.ocr import OcrEngine
+from models.ood import Abstainer, Verdict, judge
 from models.policies import Policy, StepView
 from models.runtime import Cascade, OcrFn, Prediction, Words
 from service import deadline as anytime
@@ -28,6 +29,7 @@ from service.ocr_cache import CachedOcr
 from service.ocr_engines import make_engine
 from service.pdf_sandbox import PdfSandbox
 from service.settings import Settings
+from service.shadow import OcrCall, RecordingOcr
 
 log = logging.getLogger("docexit.service.engine")
 
@@ -65,6 +67,9 @@ class Result:
     page: Page
     outcome: Prediction
     seconds: dict[str, float]  # decode, ocr, encode, queue
+    # What the shadow lane (service.shadow) needs to read the page as this request did.
+    ocr_read: list[OcrCall] = field(default_factory=list)  # its OCR calls, in order
+    words: Words | None = None  # the client's own words
 
 
 class Engine:
@@ -87,6 +92,8 @@ class Engine:
         self.exits: list[str] = cascade.model.config.exit_names()
         self.num_layers = cascade.model.config.num_layers
         self.latency = LatencyModel(card.latency, cascade.plan)
+        # None: the card sets no abstention
+        self.abstainer = Abstainer.from_card(card, Path(settings.checkpoint))
         self.pdf = PdfSandbox(
             settings.workers, settings.pdf_timeout_s, settings.pdf_memory_mb * 2**20
         )
@@ -125,6 +132,10 @@ class Engine:
     def version(self) -> str:
         return self.card.version or self.card.hashes.weights_sha256[:12]
 
+    def judge(self, outcome: Prediction) -> Verdict:
+        """Is the answered page one of the classes at all (models.ood)?"""
+        return judge(self.abstainer, outcome.answer, outcome.steps)
+
     def warm_up(self, pages: int) -> None:
         """Run blank pages through both streams, every vision exit and then (with words) every
         multimodal layer, so the first real request does not pay for lazy allocations; OCR is
@@ -156,8 +167,9 @@ class Engine:
             words = parse_client_ocr(client_ocr, decoded.image.size, s.max_ocr_words)
         seconds = {"decode": time.perf_counter() - t, "queue": queue}
         self.latency.observe("decode", seconds["decode"])
+        ocr = None if self.ocr is None else RecordingOcr(self.ocr)
         outcome = anytime.run(
-            self.cascade, decoded.image, choice.policy, deadline, self.latency, self.ocr, words
+            self.cascade, decoded.image, choice.policy, deadline, self.latency, ocr, words
         )
         seconds |= {"ocr": outcome.timings["ocr"], "encode": outcome.encoder_seconds}
-        return Result(decoded, outcome, seconds)
+        return Result(decoded, outcome, seconds, ocr.calls if ocr else [], words)

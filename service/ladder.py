@@ -37,13 +37,29 @@ def ladder(points: list[OperatingPoint], latency: LatencyModel) -> list[Rung]:
     return rungs[::-1]
 
 
+def fitting_point(
+    points: list[OperatingPoint], budget_s: float, latency: LatencyModel
+) -> OperatingPoint | None:
+    """The highest rung of the ladder whose live bound (nine pages in ten) fits the budget; None
+    when none does."""
+    if not points:
+        return None
+    fits = [p for s, p in ladder(points, latency) if s <= FIT * budget_s]
+    return fits[-1] if fits else None
+
+
 def choose_point(
     points: list[OperatingPoint], budget_s: float, latency: LatencyModel
 ) -> OperatingPoint | None:
-    """The highest rung of the ladder whose live bound (nine pages in ten) fits the budget; when
-    none fits, the lowest, as the deadline then cuts it short anyway."""
+    """The highest rung that fits the budget; when none fits, the lowest, as the deadline then
+    cuts it short anyway."""
     if not points:
         return None
-    rungs = ladder(points, latency)
-    fits = [p for s, p in rungs if s <= FIT * budget_s]
-    return fits[-1] if fits else rungs[0][1]
+    return fitting_point(points, budget_s, latency) or ladder(points, latency)[0][1]
+
+
+def cheapest_point(points: list[OperatingPoint], latency: LatencyModel) -> OperatingPoint | None:
+    """The point with the lowest live mean price (what it costs on average, which is what a
+    request without a budget should minimise; the nine-in-ten bound of two points that both
+    read most pages to the end is the same), the most accurate among ties."""
+    return min(points, key=lambda p: (latency.price(p), -p.accuracy), default=None)

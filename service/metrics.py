@@ -32,6 +32,10 @@ NAMES = (
     "docexit_queue_depth",
     "docexit_config_rejected_total",
     "docexit_ocr_cache_rejected_total",
+    "docexit_out_of_distribution_total",
+    "docexit_shadow_total",
+    "docexit_shadow_dropped_total",
+    "docexit_certified_epsilon",
 )
 
 
@@ -120,6 +124,34 @@ class Metrics:
         self.ocr_cache_rejected = Counter(
             "docexit_ocr_cache_rejected",
             "OCR cache entries that failed verification: recomputed, never used",
+            registry=r,
+        )
+        # Shadow lane (service.shadow): its series are set to 0 by the lane, which knows the exits.
+        self.shadow = Counter(
+            "docexit_shadow",
+            "Answered requests re-run off the request path by the cascade never exiting early, "
+            "by the live answer's exit and whether the two answers agree",
+            ["exit", "agree"],
+            registry=r,
+        )
+        self.shadow_dropped = Counter(
+            "docexit_shadow_dropped",
+            "Requests sampled for the shadow lane but not re-run (busy: every live worker was "
+            "busy; queue_full: the lane's queue was full; error: the run failed)",
+            ["reason"],
+            registry=r,
+        )
+        self.certified_epsilon = Gauge(
+            "docexit_certified_epsilon",
+            "Tolerated early-exit accuracy loss in force (the operator's, else the checkpoint "
+            "certificate's); 0: the checkpoint carries no certificate",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.out_of_distribution = Counter(
+            "docexit_out_of_distribution",
+            "Pages the checkpoint's abstention (models.ood) scored out of distribution, whether "
+            "or not the service abstained on them (DOCEXIT_ABSTAIN)",
             registry=r,
         )
         for reason in ("signature", "malformed", "version"):  # at 0 from the start, for alerts

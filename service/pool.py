@@ -29,6 +29,11 @@ class WorkQueue:
         return max(0, self.pending - self.workers)
 
     @property
+    def busy(self) -> bool:
+        """Every worker has a request: work outside the pool would take a live request's core."""
+        return self.pending >= self.workers
+
+    @property
     def capacity(self) -> int:
         return self.workers + self.queue_size
 

@@ -18,6 +18,7 @@ class InForce:
     spec: str | dict[str, Any]  # a policy spec, as service.budget.resolve takes it
     source: Source  # where the spec came from (the budget is looked up on its own)
     budget_ms: int | None  # None: no deadline
+    epsilon: float | None  # the tolerated early-exit loss set by an operator; None: the card's
 
 
 def in_force(
@@ -28,8 +29,9 @@ def in_force(
 ) -> InForce:
     """`policy` and `budget_ms` are the request's (None: it sent none)."""
     budget = budget_ms or config.latency_budget_ms or settings.latency_budget_ms
+    epsilon = config.epsilon if config.epsilon is not None else settings.epsilon
     if policy is not None:
-        return InForce(policy, "request", budget)
+        return InForce(policy, "request", budget, epsilon)
     if config.policy is not None:
-        return InForce(config.policy, "admin", budget)
-    return InForce(settings.policy, "settings", budget)
+        return InForce(config.policy, "admin", budget, epsilon)
+    return InForce(settings.policy, "settings", budget, epsilon)

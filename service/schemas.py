@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.guarantee import Guarantee
 from service.settings import MAX_BUDGET_MS
 
 
@@ -40,6 +41,7 @@ class PolicyInfo(BaseModel):
     expected_accuracy: float | None = Field(
         default=None, description="validation accuracy of the operating point chosen for the budget"
     )
+    guarantee: Guarantee = Field(description="what the checkpoint's certificate says of it")
 
 
 class ModelRef(BaseModel):
@@ -48,9 +50,22 @@ class ModelRef(BaseModel):
 
 
 class Classification(BaseModel):
-    label: str
-    confidence: float = Field(description="calibrated probability of `label`")
+    label: str | None = Field(
+        description="the answer; null when the service abstains (see abstained_reason)"
+    )
+    confidence: float = Field(description="calibrated probability of the most likely class")
     top_k: list[TopK]
+    in_distribution: bool = Field(
+        description="false: the page scored below the checkpoint's abstention threshold, "
+        "likely none of the classes (a photo, a blank page, sheet music, a map, ...)"
+    )
+    ood_score: float = Field(
+        description="the checkpoint's out-of-distribution score at the answering exit; higher "
+        "is more like the classes (its kind and threshold: GET /v1/model)"
+    )
+    abstained_reason: str | None = Field(
+        default=None, description="why label is null, when the service abstained"
+    )
     exit: ExitInfo
     ocr_skipped: bool
     ocr_calls: int = Field(
@@ -63,6 +78,29 @@ class Classification(BaseModel):
     model: ModelRef
     request_id: str
     page: int = Field(description="0-based page (PDF) or frame (TIFF) classified")
+
+
+class CertifiedPointView(BaseModel):
+    policy: dict[str, Any]
+    risky_pages: int = Field(description="calibration pages counted against it")
+    p_value: float = Field(description="at the ε in force")
+    certified: bool
+
+
+class CertificationView(BaseModel):
+    epsilon: float = Field(description="the ε in force (admin, settings, else the card's)")
+    card_epsilon: float
+    delta: float
+    risk: str = Field(
+        description="harm: pages it gets wrong where the reference is right; disagreement: any "
+        "other answer"
+    )
+    reference: str = Field(
+        description="cascade: the same cascade never exiting early; full_depth: whole-page"
+    )
+    calibration_pages: int
+    data: list[str]
+    points: list[CertifiedPointView] = Field(description="in the order they were tested")
 
 
 class ModelCard(BaseModel):
@@ -78,6 +116,14 @@ class ModelCard(BaseModel):
     live_latency_s: dict[str, float] = Field(description="this process's moving averages")
     device: str
     ocr_engine: str
+    certification: CertificationView | None = Field(
+        description="certified operating points (models.certify); null: no certificate"
+    )
+    abstention: dict[str, Any] | None = Field(
+        default=None,
+        description="the out-of-distribution score and threshold (models.ood) and what they "
+        "measured; null: the checkpoint has none, no page is called out of distribution",
+    )
 
 
 class Health(BaseModel):
@@ -99,6 +145,18 @@ class BudgetBody(BaseModel):
     )
 
 
+class EpsilonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epsilon: float | None = Field(
+        description="tolerated accuracy loss of early exits against the cascade never exiting "
+        "early, as a share (0.01: one point); null: the settings' or the card's",
+        gt=0,
+        lt=1,
+        strict=True,
+    )
+
+
 class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -113,6 +171,7 @@ class ConfigView(BaseModel):
     version: int
     latency_budget_ms: int | None
     policy: str | dict[str, Any] | None
+    epsilon: float | None
     updated_at: str | None
     updated_by: str | None
     store: str

@@ -151,8 +151,42 @@ class Settings(BaseSettings):
         description="default policy: auto (from the budget, else the card's), card, or a "
         "policy name from the card's operating points",
     )
+    epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="tolerated accuracy loss of early exits against the cascade never exiting "
+        "early (a share, 0.01: one point); the auto policy picks among the operating points "
+        "certified at it; unset: the checkpoint certificate's",
+    )
+    abstain: bool = Field(
+        default=False,
+        description="answer a page the checkpoint's abstention calls out of distribution with "
+        "a null label and the reason, rather than its most likely class (every response carries "
+        "in_distribution and ood_score either way)",
+    )
     warmup_requests: int = Field(
         default=2, ge=0, description="pages run through the model at start-up"
+    )
+    shadow_rate: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="share of answered requests re-run, off the request path, by the cascade "
+        "never exiting early on the same words, to measure what early exits cost (0 disables)",
+    )
+    shadow_queue_size: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="sampled requests waiting for the shadow lane; more are dropped (counted)",
+    )
+    shadow_keep: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="latest shadow records kept for POST /admin/v1/recertify (about 14 KiB "
+        "each); at ε 0.01 and δ 0.1 a point needs at least 230 to be certified",
     )
     shutdown_drain_s: float = Field(
         default=5.0,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # annotations only: these modules read the state at run time
     from service.metrics import Metrics
     from service.pool import WorkQueue
     from service.settings import Settings
+    from service.shadow import ShadowLane
 
 
 def _nothing() -> None:
@@ -32,6 +33,7 @@ class ServiceState:
     store: ConfigStore
     queue: WorkQueue
     admin_guard: AdminGuard
+    shadow: ShadowLane  # re-runs a share of answered requests never exiting early
     # Mirrors the runtime config in force into the gauges (app._publisher).
     publish_config: Callable[[], None] = field(default=_nothing)
     engine: Engine | None = None  # None until the lifespan has loaded and warmed the model

@@ -201,10 +201,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--classes", nargs="+", choices=CLASSES, default=list(CLASSES))
+    parser.add_argument(
+        "--ratios", nargs=3, type=float, default=[0.8, 0.1, 0.1], help="train, val, test shares"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     summary = generate(
-        args.out, args.per_class, args.seed, max(1, args.workers), classes=tuple(args.classes)
+        args.out,
+        args.per_class,
+        args.seed,
+        max(1, args.workers),
+        (args.ratios[0], args.ratios[1], args.ratios[2]),
+        classes=tuple(args.classes),
     )
     log.info(json.dumps(summary))
 

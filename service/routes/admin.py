@@ -20,7 +20,7 @@ from service.admin_guard import authenticate
 from service.budget import check_spec
 from service.config_store import AUDIT_KEEP, AuditEntry, ConfigStore, StoreUnavailableError
 from service.deps import AdminDep, StoreDep
-from service.schemas import BudgetBody, ConfigView, PolicyBody
+from service.schemas import BudgetBody, ConfigView, EpsilonBody, PolicyBody
 from service.state import state_of
 
 MAX_BODY = 64 * 1024  # bytes of an admin request body; a budget or a policy is far smaller
@@ -81,6 +81,7 @@ def view(store: ConfigStore) -> ConfigView:
         version=c.version,
         latency_budget_ms=c.latency_budget_ms,
         policy=c.policy,
+        epsilon=c.epsilon,
         updated_at=c.updated_at,
         updated_by=c.updated_by,
         store=store.backend,
@@ -130,6 +131,29 @@ async def put_policy(
 ) -> ConfigView:
     check_policy(body.policy, state_of(request.app).card)
     await change(request, store, "policy", body.policy, actor)
+    return view(store)
+
+
+@router.get("/epsilon", response_model=ConfigView)
+async def get_epsilon(store: StoreDep, _actor: AdminDep) -> ConfigView:
+    return view(store)
+
+
+@router.put("/epsilon", response_model=ConfigView, responses=errors.responses(409))
+async def put_epsilon(
+    request: Request, body: EpsilonBody, store: StoreDep, actor: AdminDep
+) -> ConfigView:
+    """The tolerated accuracy loss of early exits: the auto policy then picks among the points
+    certified at it (GET /v1/model lists them). 409 on a checkpoint without a certificate,
+    where it would change nothing."""
+    if body.epsilon is not None and state_of(request.app).card.certification is None:
+        raise errors.ProblemError(
+            409,
+            "no-certificate",
+            "No certificate",
+            "the checkpoint carries no certificate (models.certify), so no ε can pick a point",
+        )
+    await change(request, store, "epsilon", body.epsilon, actor)
     return view(store)
 
 

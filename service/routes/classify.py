@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 
+from models.ood import Verdict
 from service import errors
 from service.budget import Choice, resolve, thresholds_of
 from service.config_store import RuntimeConfig
 from service.deadline import Deadline
 from service.deps import EngineDep, MetricsDep, QueueDep, SettingsDep, StoreDep
 from service.engine import Engine, Result
+from service.guarantee import epsilon_in_force, guarantee_of
 from service.precedence import in_force
 from service.schemas import (
     Classification,
@@ -25,6 +27,7 @@ from service.schemas import (
     TopK,
 )
 from service.settings import MAX_BUDGET_MS, Settings
+from service.state import state_of
 
 router = APIRouter(tags=["classify"])
 TOP_K = 5
@@ -57,9 +60,14 @@ def choose(
 ) -> tuple[Choice, int | None]:
     """Request values first, then the admin-set runtime config, then the settings."""
     if full_depth:
-        return Choice(None, "full_depth", {}, "request"), None
+        full = Choice(None, "full_depth", {}, "request")
+        full.guarantee = guarantee_of(None, engine.card, epsilon_in_force(engine.card))
+        return full, None
     chosen = in_force(settings, config, policy, budget_ms)
-    choice = resolve(chosen.spec, chosen.source, chosen.budget_ms, engine.card, engine.latency)
+    epsilon = epsilon_in_force(engine.card, chosen.epsilon)
+    choice = resolve(
+        chosen.spec, chosen.source, chosen.budget_ms, engine.card, engine.latency, epsilon
+    )
     return choice, chosen.budget_ms
 
 
@@ -67,13 +75,19 @@ def build_response(
     engine: Engine, result: Result, choice: Choice, budget: int | None, total_s: float, rid: str
 ) -> Classification:
     answer = result.outcome.answer
+    verdict = engine.judge(result.outcome)
+    # Abstaining gives no label rather than a confident wrong one; top_k still shows the guess.
+    abstain = engine.settings.abstain and not verdict.in_distribution
     ranked = sorted(range(len(answer.probs)), key=lambda i: -answer.probs[i])[:TOP_K]
     thresholds = {k: v for k, v in thresholds_of(choice, engine.exits).items() if math.isfinite(v)}
     ms = {k: round(v * 1000.0, 3) for k, v in result.seconds.items()}
     return Classification(
-        label=engine.labels[answer.prediction],
+        label=None if abstain else engine.labels[answer.prediction],
         confidence=answer.confidence,
         top_k=[TopK(label=engine.labels[i], confidence=answer.probs[i]) for i in ranked],
+        in_distribution=verdict.in_distribution,
+        ood_score=verdict.score,
+        abstained_reason=abstained_reason(engine, verdict, answer.name) if abstain else None,
         exit=ExitInfo(
             stage="vision" if answer.stage == "vision" else "multimodal",
             layer=result.outcome.layer,
@@ -97,6 +111,7 @@ def build_response(
             latency_budget_ms=budget,
             source=choice.source,
             expected_accuracy=choice.expected_accuracy,
+            guarantee=choice.guarantee or guarantee_of(None, engine.card, None),
         ),
         model=ModelRef(name=engine.name, version=engine.version),
         request_id=rid,
@@ -104,8 +119,20 @@ def build_response(
     )
 
 
+def abstained_reason(engine: Engine, verdict: Verdict, exit: str) -> str:
+    a = engine.abstainer
+    assert a is not None  # only an abstainer calls a page out of distribution
+    return (
+        f"out of distribution: {a.kind} score {verdict.score:.4g} at exit {exit} is "
+        f"below the checkpoint's threshold {a.threshold:.4g}; the page is likely none of the "
+        f"{len(engine.labels)} classes"
+    )
+
+
 def record(metrics: MetricsDep, engine: Engine, result: Result, total_s: float) -> None:
     out = result.outcome
+    if not engine.judge(out).in_distribution:
+        metrics.out_of_distribution.inc()
     metrics.exit_layer.labels(stage=out.stage).observe(out.layer)
     for stage in ("decode", "ocr", "encode"):
         if stage != "ocr" or not out.ocr_skipped:
@@ -165,4 +192,6 @@ async def classify(
     )
     total = time.perf_counter() - start
     record(metrics, engine, result, total)
-    return build_response(engine, result, choice, budget, total, rid)
+    response = build_response(engine, result, choice, budget, total, rid)
+    state_of(request.app).shadow.offer(result, choice)  # queued, never waited for
+    return response

@@ -6,8 +6,12 @@ from fastapi import APIRouter, Request, Response
 
 from models.card import as_written
 from service import errors
+from service.config_store import RuntimeConfig
 from service.deps import EngineDep, MetricsDep, QueueDep, StoreDep
-from service.schemas import Health, ModelCard
+from service.engine import Engine
+from service.guarantee import epsilon_in_force
+from service.precedence import in_force
+from service.schemas import CertificationView, CertifiedPointView, Health, ModelCard
 from service.state import state_of
 
 router = APIRouter(tags=["operations"])
@@ -34,7 +38,7 @@ async def readyz(request: Request, store: StoreDep) -> Health:
 
 
 @router.get("/v1/model", response_model=ModelCard, responses=errors.responses(503))
-async def model(engine: EngineDep) -> ModelCard:
+async def model(engine: EngineDep, store: StoreDep) -> ModelCard:
     card = engine.card
     return ModelCard(
         name=engine.name,
@@ -49,6 +53,34 @@ async def model(engine: EngineDep) -> ModelCard:
         live_latency_s=engine.latency.snapshot(),
         device=engine.device,
         ocr_engine=engine.settings.ocr_engine,
+        certification=certification_view(engine, store.current()),
+        abstention=None if card.abstention is None else as_written(card.abstention),
+    )
+
+
+def certification_view(engine: Engine, config: RuntimeConfig) -> CertificationView | None:
+    """The card's certificate at the ε in force: each tested point's p-value and verdict."""
+    card = engine.card
+    cert = card.certification
+    if cert is None:
+        return None
+    epsilon = epsilon_in_force(card, in_force(engine.settings, config).epsilon)
+    assert epsilon is not None  # a certified card always has one
+    certified = cert.certified_count(epsilon)
+    return CertificationView(
+        epsilon=epsilon,
+        card_epsilon=cert.epsilon,
+        delta=cert.delta,
+        risk=cert.risk,
+        reference=cert.reference,
+        calibration_pages=cert.pages,
+        data=cert.data,
+        points=[
+            CertifiedPointView(
+                policy=t.policy.spec(), risky_pages=t.risky, p_value=p, certified=i < certified
+            )
+            for i, (t, p) in enumerate(zip(cert.tested, cert.p_values(epsilon), strict=True))
+        ],
     )
 
 

@@ -73,6 +73,12 @@ def test_the_dashboard_shows_what_operators_asked_for() -> None:
     assert "by (reason)" in text["Runtime configs refused"]
     assert "docexit_config_rejected_total" in text["Runtime configs refused"]
     assert "docexit_ocr_cache_rejected_total" in text["OCR cache entries refused"]
+    # what early exits cost on live traffic: the shadow loss estimate against ε, and per exit
+    loss = text["Shadow loss estimate vs ε"]
+    assert "job:docexit_shadow_disagreement:ratio_rate1h" in loss
+    assert "job_exit:docexit_shadow_disagreement:ratio_rate1h" in loss
+    assert "docexit_certified_epsilon" in loss
+    assert "by (reason)" in text["Shadow pairs and drops"]
     (admin,) = [a for a in dash["annotations"]["list"] if a["name"] == "Admin changes"]
     assert "changes(docexit_config_version" in admin["expr"]
 

@@ -103,6 +103,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DOCEXIT_ADMIN_TOKEN": TOKEN,
         "DOCEXIT_WORKERS": "1",
         "DOCEXIT_SHUTDOWN_DRAIN_S": str(DRAIN_S),
+        # Every answer shadowed, so the shadow rules and panels have pairs (tests/deploy/
+        # test_shadow_live.py checks what they measure).
+        "DOCEXIT_SHADOW_RATE": "1",
         "LOG_LEVEL": "WARNING",
     }
     for name in ("PROMETHEUS_MULTIPROC_DIR", "DOCEXIT_REDIS_URL", "DOCEXIT_LATENCY_BUDGET_MS"):
@@ -117,6 +120,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         prometheus.stop()
         service.stop()
+
+
+def shadow_pairs(http: httpx.Client) -> float:
+    """Shadow pairs this process has counted so far (its /metrics)."""
+    lines = http.get("/metrics").text.splitlines()
+    return sum(
+        float(ln.rsplit(" ", 1)[1]) for ln in lines if ln.startswith("docexit_shadow_total{")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +156,15 @@ def traffic(stack: Stack) -> Prometheus:
                 "/v1/classify", files={"file": ("page.txt", b"not a page", "text/plain")}
             )
             assert bad.status_code == 415, bad.text
+        # A shadow run gives way to the next live request, so back-to-back traffic leaves few
+        # pairs: two requests more, each given the time for its shadow to finish.
+        for _ in range(2):
+            files = {"file": ("page.png", png, "image/png")}
+            assert http.post("/v1/classify", files=files, data={"ocr": words}).status_code == 200
+            before = shadow_pairs(http)
+            deadline = time.monotonic() + 30
+            while shadow_pairs(http) == before and time.monotonic() < deadline:
+                time.sleep(0.2)
         r = http.put(
             "/admin/v1/latency-budget",
             headers={"Authorization": f"Bearer {TOKEN}"},
@@ -152,6 +172,7 @@ def traffic(stack: Stack) -> Prometheus:
         )
         assert r.status_code == 200, r.text
     wait_for(prometheus, "docexit_latency_budget_seconds == 2", 20)
+    wait_for(prometheus, "job:docexit_shadow_disagreement:ratio_rate1h >= 0", 60)
     wait_for(prometheus, 'docexit_requests_total{status="415"}', 10)
     return prometheus
 

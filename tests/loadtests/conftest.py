@@ -30,6 +30,7 @@ class Running:
     baseline: str
     token: str
     logs: Path
+    noshadow: str  # docexit with DOCEXIT_SHADOW_RATE=0
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +45,18 @@ def pages(pages_root: Path) -> list[BenchPage]:
 
 @pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """Both servers, started together (as the bench starts them), 2 workers each."""
+    """The servers, started together (as the bench starts them), 2 workers each."""
     logs = tmp_path_factory.mktemp("server-logs")
     token = secrets.token_urlsafe(24)
-    started = [servers.docexit(2, 16, token, logs), servers.baseline(2, logs)]
+    started = [
+        servers.docexit(2, 16, token, logs),
+        servers.baseline(2, logs),
+        servers.docexit(2, 16, token, logs, "noshadow", {"DOCEXIT_SHADOW_RATE": "0"}),
+    ]
     try:
         for s in started:
             s.wait_ready(timeout_s=240)
-        yield Running(started[0].url, started[1].url, token, logs)
+        yield Running(started[0].url, started[1].url, token, logs, started[2].url)
     finally:
         for s in started:
             s.stop()

@@ -34,8 +34,13 @@ TARGETS = (
     "p95 within the budget",
     "overload: errors other than 503",
     "bench wall time",
+    "pages a and b both answered",
 )
 PLOTS = ("latency_accuracy.png", "exit_layers.png", "latency_cdf.png", "budget_sweep.png")
+
+
+def readme_text(out: Path) -> str:
+    return (out / "readme_section.md").read_text()
 
 
 def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_path: Path) -> None:
@@ -44,7 +49,8 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
         ["--out", str(out), "--pages-dir", str(pages_root), "--per-class", "1",
          "--classes", *CLASSES, "--ocr", "client", "--minutes", "0.2", "--rounds", "1",
          "--sweep-points", "3", "--policy-knobs", "1", "--no-progress",
-         "--docexit-url", running.docexit, "--baseline-url", running.baseline]
+         "--docexit-url", running.docexit, "--baseline-url", running.baseline,
+         "--noshadow-url", running.noshadow]
     )  # fmt: skip
     path = bench.run(args)
     assert path == out / "report.md"
@@ -61,7 +67,17 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
     results = json.loads((out / "results.json").read_text())
     assert {t["target"].split(" (")[0] for t in results["targets"]} == set(TARGETS)
     compare = results["compare"]
-    assert compare["paired"]["pages"] == len(CLASSES)
+    accuracy = results["accuracy"]  # a and b on every page, whatever compare's time share cut
+    assert accuracy["pages"] == len(CLASSES) and 0.0 <= accuracy["sign_test_p"] <= 1.0
+    a_samples = [json.loads(ln) for ln in (out / "samples.jsonl").open()]
+    a_samples = [x for x in a_samples if x["phase"] == "compare" and x["variant"] == "a"]
+    assert all(isinstance(x["certified"], bool) for x in a_samples)  # read from each answer
+    share = sum(x["certified"] for x in a_samples) / len(a_samples)
+    assert accuracy["a_certified_share"] == share
+    assert "two-sided sign test p =" in readme_text(out)
+    shadow = results["shadow"]  # a (lane on) and a0 (lane off) over the same pages
+    assert shadow["a"]["answered"] == shadow["a0"]["answered"] == shadow["pages"] > 0
+    assert shadow["p95_ratio"] > 0 and "## Shadow monitoring's cost" in text
     assert compare["b"]["mean_exit_layer"] == 6 == compare["c"]["mean_exit_layer"]
     for key in ("a", "b", "c"):
         assert compare[key]["answered"] == len(CLASSES)
@@ -69,8 +85,16 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
     assert results["sweep"]["budgets"][0]["budget_ms"] == results["sweep"]["smallest_useful_ms"]
     assert [o["factor"] for o in results["overload"]] == [2.0, 3.0]
     assert all(o["other_errors"] == 0 for o in results["overload"])
-    readme = (out / "readme_section.md").read_text()
+    readme = readme_text(out)
     assert readme.startswith("## Benchmark") and "| a: docexit, default policy |" in readme
     assert all(f"{out}/{plot})" in readme for plot in PLOTS)  # tmp_path: not under the repo
     phases = {json.loads(line)["phase"] for line in (out / "samples.jsonl").open()}
-    assert {"compare", "saturation", "floor", "sweep", "policies", "overload-2x"} <= phases
+    assert {
+        "compare",
+        "saturation",
+        "shadow",
+        "floor",
+        "sweep",
+        "policies",
+        "overload-2x",
+    } <= phases

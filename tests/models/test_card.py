@@ -29,7 +29,7 @@ def _old_card() -> dict[str, object]:
     """A card as an early release wrote it: no band, no exit index or quantiles, a config
     from before the ink encoding and letterboxing, and a field this release does not know."""
     raw = json.loads(SHIPPED.read_text())
-    for key in ("ocr_band", "metrics"):
+    for key in ("ocr_band", "metrics", "certification", "abstention"):
         raw.pop(key)
     for key in ("pixels", "page_fit"):
         raw["config"].pop(key)

@@ -139,8 +139,14 @@ def client_factory(checkpoint_dir: Path, fake_ocr: FakeOcr) -> Iterator[Callable
     """Builds a started, ready app with settings overrides; closes every one at the end."""
     clients: list[TestClient] = []
 
-    def make(ocr: FakeOcr | None = None, ready: bool = True, **overrides: Any) -> TestClient:
-        app = create_app(make_settings(checkpoint_dir, **overrides), loader_for(ocr or fake_ocr))
+    def make(
+        ocr: FakeOcr | None = None,
+        ready: bool = True,
+        checkpoint: Path | None = None,
+        **overrides: Any,
+    ) -> TestClient:
+        settings = make_settings(checkpoint or checkpoint_dir, **overrides)
+        app = create_app(settings, loader_for(ocr or fake_ocr))
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

@@ -1,0 +1,258 @@
+"""Measure abstention: every OOD score of models.ood at the answering exit of the checkpoint's
+default policy, in-class pages against the out-of-scope folder; the threshold set on validation
+pages that are not the real validation folder.
+
+    python -m models.ood_eval --checkpoint models/checkpoints/default [--write-card]
+
+Pages are read as the cascade reads them (models.operating_points.validation: the top band's
+OCR first, the rest only when no exit accepts), from OCR stored beside each page: the threshold
+pages (data/realcal, data/corpus2/val) have it; the out-of-scope pages get it beside them, and
+data/realval's pages in a view folder under build/ood (links to the pages and their stored
+whole-page OCR, plus the two-call band OCR), so that the committed folder stays as it is. The
+feature distance's statistics are fit on training pages (data/realtrain, data/corpus2/train).
+The score with the best AUROC between the threshold pages and the out-of-scope folder is
+chosen, never by the real validation folder; its threshold abstains on at most `--abstain` of
+the threshold pages. Writes reports/ood/report.json and reports/ood/README.md; with
+--write-card, the card's `abstention` (and, for a feature score, its statistics beside the
+weights: models.ood_features.STATS)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from models.card import Abstention, Card
+from models.checkpoint import load_checkpoint
+from models.collect import ExitOutputs, collect, val_pages
+from models.data import ocr as ocr_cli
+from models.data.labels import CLASSES
+from models.dataset import Roots, list_pages, model_pages
+from models.multiexit import MultiExitLayoutLMv3
+from models.ood import FEATURE_SCORES, KINDS, abstained, auroc, score, threshold_at
+from models.ood_features import STATS, FeatureStats
+from models.operating_points import band_filled
+from models.policies import Policy, StepView, first_exit, vision_exits_to_run
+from models.report_ood import write_readme
+from models.traces import Trace, build_traces
+
+log = logging.getLogger("docexit.ood_eval")
+THRESHOLD_DATA = [Path("data/realcal"), Path("data/corpus2/val")]
+FIT_DATA = [Path("data/realtrain"), Path("data/corpus2/train")]  # training pages only
+
+
+@dataclass
+class Folders:
+    realval: Path  # in-class pages the threshold never sees
+    outofscope: Path
+    threshold: list[Path]  # in-class validation pages the threshold is set on
+    fit: list[Path]  # training pages the feature statistics are fit on
+    fit_per_class: int
+
+
+SEP = "--"  # out-of-scope view pages are named <kind>--<id>.png
+
+
+def link_view(src: Path, dst: Path, flat: bool) -> Path:
+    """`dst` holding links to the pages of `src` and their stored OCR. flat: src is
+    <kind>/<id>.png (not class folders); the view puts every page in one class folder (the
+    loaders read class folders; the label is not used) and keeps the kind in the name."""
+    for png in sorted(src.glob("*/*.png")):
+        folder = dst / (CLASSES[0] if flat else png.parent.name)
+        name = f"{png.parent.name}{SEP}{png.stem}" if flat else png.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in png.parent.glob(f"{png.stem}.*"):
+            link = folder / f"{name}{f.name[len(png.stem) :]}"
+            if not link.exists():
+                link.symlink_to(f.resolve())
+    return dst
+
+
+def ensure_ocr(folder: Path, band: float | None, workers: int) -> None:
+    """Tesseract over the pages that lack stored OCR (resumable; done pages are skipped)."""
+    ocr_cli.main(["--data", str(folder), "--workers", str(workers)])
+    if band is not None:
+        ocr_cli.main(["--data", str(folder), "--workers", str(workers), "--band", str(band)])
+
+
+def traces_with_features(model: MultiExitLayoutLMv3, card: Card, data: Roots) -> list[Trace]:
+    """The pages of `data` as the cascade meets them (models.operating_points.validation), each
+    exit's view carrying its pooled state too."""
+    band = card.ocr_band
+
+    def outputs(band: float | None = None, part: str = "top") -> ExitOutputs:
+        return collect(model, val_pages(model, data, None, band, part), features=True)
+
+    full = outputs()
+    band_out = None if band is None else outputs(band)
+    joined = None if band is None else outputs(band, "joined")
+    filled = [False] * len(full.labels) if band is None else band_filled(model, data, None, band)
+    return build_traces(full, band_out, filled, card.temperatures, model.config.plan, joined)
+
+
+def answers(
+    model: MultiExitLayoutLMv3, card: Card, policy: Policy, data: Roots
+) -> tuple[list[list[StepView]], list[str]]:
+    """Per page of `data` under `policy`: the exits it met, the answering one last (what the
+    live cascade's Prediction.steps holds: no vision exit the policy never runs), and its
+    file name."""
+    traces = traces_with_features(model, card, data)
+    met = []
+    for t in traces:
+        run = set(vision_exits_to_run(policy, [v.name for v in t.views[: t.vision]]))
+        views = t.views[: first_exit(policy, t.views) + 1]
+        met.append([v for v in views if v.stage != "vision" or v.name in run])
+    return met, [p.name for p, _ in list_pages(data)]
+
+
+def fit_features(model: MultiExitLayoutLMv3, data: Roots, per_class: int) -> FeatureStats:
+    """models.ood_features' statistics from training pages' whole-page words (at most
+    `per_class` pages a class and folder), every exit."""
+    pages = model_pages(data, model.config, ocr_mix=1.0, per_class=per_class)
+    out = collect(model, pages, features=True)
+    return FeatureStats.fit(out.features, out.labels)
+
+
+def evaluate(
+    checkpoint: Path,
+    data: Folders,
+    abstain: float,
+    work: Path,
+    workers: int = 2,
+) -> tuple[dict[str, Any], FeatureStats]:
+    model, card = load_checkpoint(checkpoint)
+    default = card.default_policy()  # what a request naming nothing gets (certified, if any)
+    if default is None or (policy := default.build()) is None:
+        raise SystemExit(f"{checkpoint}: the card's default is full depth, no early exit")
+    real_view = link_view(data.realval, work / "views" / "realval", flat=False)
+    steps = tqdm(total=6, desc="ood", unit="step")
+    ensure_ocr(data.outofscope, card.ocr_band, workers)
+    oos_view = link_view(data.outofscope, work / "views" / "outofscope", flat=True)
+    ensure_ocr(real_view, card.ocr_band, workers)
+    steps.update(2)
+    stats = fit_features(model, data.fit, data.fit_per_class)
+    steps.update()
+    sets = {}
+    for name, roots in (("threshold", data.threshold), ("realval", real_view), ("oos", oos_view)):
+        sets[name] = answers(model, card, policy, roots)
+        steps.update()
+    steps.close()
+    temps = card.temperatures
+    scored = {
+        kind: {
+            n: [score(kind, m[-1], temps, stats, m) for m in met] for n, (met, _) in sets.items()
+        }
+        for kind in KINDS
+    }
+    oos_kinds = [n.split(SEP)[0] for n in sets["oos"][1]]
+    report: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "policy": default.spec(),
+        "pages": {
+            "threshold": len(sets["threshold"][0]),
+            "realval": len(sets["realval"][0]),
+            "outofscope": len(oos_kinds),
+            "outofscope_kinds": {k: oos_kinds.count(k) for k in sorted(set(oos_kinds))},
+        },
+        "data": {
+            "threshold": [str(p) for p in data.threshold],
+            "realval": str(data.realval),
+            "outofscope": str(data.outofscope),
+            "features_fit": [str(p) for p in data.fit],
+            "features_fit_per_class": data.fit_per_class,
+        },
+        "abstain_target": abstain,
+        "scores": {},
+        "answering_exits": {
+            n: {e: [m[-1].name for m in met].count(e) for e in card.exits}
+            for n, (met, _) in sets.items()
+        },
+    }
+
+    def by_kind(values: list[float], k: str) -> list[float]:
+        return [x for x, o in zip(values, oos_kinds, strict=True) if o == k]
+
+    for kind, s in scored.items():
+        threshold = threshold_at(s["threshold"], abstain)
+        report["scores"][kind] = {
+            "auroc_threshold_pages": auroc(s["threshold"], s["oos"]),
+            "auroc_realval": auroc(s["realval"], s["oos"]),
+            "auroc_realval_by_kind": {
+                k: auroc(s["realval"], by_kind(s["oos"], k)) for k in sorted(set(oos_kinds))
+            },
+            "threshold": threshold,
+            "abstained_threshold_pages": abstained(s["threshold"], threshold),
+            "abstained_realval": abstained(s["realval"], threshold),
+            "caught_outofscope": abstained(s["oos"], threshold),
+            "caught_by_kind": {
+                k: abstained(by_kind(s["oos"], k), threshold) for k in sorted(set(oos_kinds))
+            },
+        }
+    # Chosen on the threshold pages, never on the real validation folder.
+    chosen = max(report["scores"], key=lambda k: report["scores"][k]["auroc_threshold_pages"])
+    report["chosen"] = chosen
+    return report, stats
+
+
+def abstention(report: dict[str, Any], features_sha256: str | None) -> Abstention:
+    chosen = report["scores"][report["chosen"]]
+    return Abstention(
+        features_sha256=features_sha256,
+        features_data=report["data"]["features_fit"] if features_sha256 else [],
+        score=report["chosen"],
+        threshold=chosen["threshold"],
+        data=report["data"]["threshold"],
+        pages=report["pages"]["threshold"],
+        abstain_target=report["abstain_target"],
+        auroc_realval=chosen["auroc_realval"],
+        abstained_realval=chosen["abstained_realval"],
+        outofscope=report["data"]["outofscope"],
+        outofscope_pages=report["pages"]["outofscope"],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m models.ood_eval", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--checkpoint", type=Path, default=Path("models/checkpoints/default"))
+    parser.add_argument("--realval", type=Path, default=Path("data/realval"))
+    parser.add_argument("--outofscope", type=Path, default=Path("data/outofscope"))
+    parser.add_argument("--threshold-data", type=Path, nargs="+", default=THRESHOLD_DATA)
+    parser.add_argument("--fit-data", type=Path, nargs="+", default=FIT_DATA)
+    parser.add_argument(
+        "--fit-per-class", type=int, default=40, help="training pages a class and folder"
+    )
+    parser.add_argument(
+        "--abstain", type=float, default=0.02, help="share of threshold pages abstained on"
+    )
+    parser.add_argument("--work", type=Path, default=Path("build/ood"))
+    parser.add_argument("--out", type=Path, default=Path("reports/ood"))
+    parser.add_argument("--workers", type=int, default=2, help="Tesseract processes")
+    parser.add_argument("--write-card", action="store_true", help="record the chosen abstention")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    data = Folders(
+        args.realval, args.outofscope, args.threshold_data, args.fit_data, args.fit_per_class
+    )
+    report, stats = evaluate(args.checkpoint, data, args.abstain, args.work, args.workers)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_readme(args.out / "README.md", report)
+    if args.write_card:
+        # Only a feature score needs the statistics beside the weights.
+        sha = None
+        if report["chosen"] in FEATURE_SCORES:
+            sha = stats.save(args.checkpoint / STATS)
+        card = Card.read(args.checkpoint)
+        card.updated(abstention=abstention(report, sha)).write(args.checkpoint)
+    log.info("chosen %s: %s", report["chosen"], report["scores"][report["chosen"]])
+
+
+if __name__ == "__main__":
+    main()
