@@ -280,7 +280,7 @@ serve: sysdeps venv
 # live and overload at 2x and 3x saturation. BENCH_MINUTES is the measurement plan; page
 # generation and server start-up come on top (about a minute on 2 cores).
 BENCH_OUT ?= reports/bench
-BENCH_MINUTES ?= 11
+BENCH_MINUTES ?= 12
 BENCH_PER_CLASS ?= 16
 bench: sysdeps venv
 	$(PY) -m loadtests.bench --out $(BENCH_OUT) --minutes $(BENCH_MINUTES) --per-class $(BENCH_PER_CLASS)

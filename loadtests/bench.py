@@ -34,10 +34,10 @@ from service.settings import usable_cores
 
 log = logging.getLogger("docexit.loadtests.bench")
 SHARES = {
-    "compare": 0.34,
-    "saturation": 0.14,
-    "shadow": 0.12,
-    "sweep": 0.18,
+    "compare": 0.32,
+    "saturation": 0.12,
+    "shadow": 0.2,  # at the default 2%, enough requests that the lane samples some
+    "sweep": 0.16,
     "policies": 0.08,
     "overload": 0.14,
 }

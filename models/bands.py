@@ -1,10 +1,12 @@
-"""OCR in bands: the top of a page first, the rest only when no exit accepts on the top's words.
+"""OCR in bands: the top of a page first, the whole page only when no exit accepts on the top's
+words.
 
 OCR is most of a request's time on CPU (about 1 s a page with Tesseract, against tens of
 milliseconds for the whole encoder), and the model reads at most `max_text_tokens` tokens, which
 on a dense page all sit in its upper part. So the cascade OCRs a top band, consults the exits on
-its words, and pays for the rest of the page only when they are not confident. Bands are cut on
-a blank pixel row near the asked height, so that no text line is split between two OCR calls.
+its words, and pays for the whole page only when they are not confident (reading it whole, not
+the rest alone, so that the answer then is full depth's). Bands are cut on a blank pixel row
+near the asked height, so that no text line is split.
 """
 
 from __future__ import annotations
@@ -61,12 +63,3 @@ def words_above(words: Words, cut: float) -> Words:
     """The words whose top edge is above row `cut` (what a top-band OCR would have found)."""
     kept = [(t, b) for t, b in zip(words[0], words[1], strict=True) if b[1] < cut]
     return [t for t, _ in kept], [b for _, b in kept]
-
-
-def join(*parts: Words) -> Words:
-    texts: list[str] = []
-    boxes: list[Sequence[float]] = []
-    for t, b in parts:
-        texts += t
-        boxes += b
-    return texts, boxes

@@ -11,8 +11,8 @@ field by field by the step that owns each field.
 Older cards load through `Card.parse`, which upgrades what changed since (a card without
 `ocr_band` predates the top-band OCR default). Unknown fields are kept, so a card written by a
 newer release round-trips. Latency keys are spelled here only: the card stores OCR seconds as
-`ocr`, `ocr_band` and `ocr_rest`, the cascade names those stages `ocr`, `ocr.band`, `ocr.rest`
-(models.plan), and `Latency.ocr_stages` is the one translation."""
+`ocr` and `ocr_band`, the cascade names those stages `ocr` and `ocr.band` (models.plan), and
+`Latency.ocr_stages` is the one translation."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pydantic_core import to_jsonable_python
 
 from models.ltt import binomial_p_value, fixed_sequence
 from models.multiexit import MultiExitConfig
-from models.plan import OCR_BAND, OCR_PAGE, OCR_REST
+from models.plan import OCR_BAND, OCR_PAGE
 from models.policies import Policy, make_policy
 
 FORMAT = "docexit-checkpoint/1"
@@ -49,7 +49,6 @@ class Latency(BaseModel):
     model_config = _OPEN
     ocr: float  # the whole page in one call
     ocr_band: float | None = None  # the top band alone (cards made with a band)
-    ocr_rest: float | None = None  # the rest of the page, after the band
     band: float | None = None
     stages: dict[str, float] = {}  # "embed" and every exit's own layer
     pages: int = 0
@@ -60,12 +59,12 @@ class Latency(BaseModel):
     @property
     def ocr_stages(self) -> dict[str, float]:
         """Measured OCR seconds by the cascade's stage names (models.plan)."""
-        found = {OCR_PAGE: self.ocr, OCR_BAND: self.ocr_band, OCR_REST: self.ocr_rest}
+        found = {OCR_PAGE: self.ocr, OCR_BAND: self.ocr_band}
         return {stage: s for stage, s in found.items() if s is not None}
 
     @property
     def banded(self) -> bool:
-        return self.ocr_band is not None and self.ocr_rest is not None
+        return self.ocr_band is not None
 
 
 class PolicyCard(BaseModel):
@@ -161,7 +160,9 @@ class Certification(BaseModel):
     epsilon: float = Field(gt=0.0, lt=1.0)  # the default tolerated loss
     delta: float = Field(gt=0.0, lt=1.0)
     risk: Risk  # harm: wrong where the reference is right; disagreement: any other answer
-    reference: Reference  # cascade: the same cascade never exiting early; or full depth
+    # full_depth; cascade: cards certified when the cascade still read the rest of a page apart,
+    # against what it answered never exiting early
+    reference: Reference
     pages: int  # calibration pages, held back from the threshold search
     data: list[str] = []
     tested: list[Candidate]  # in the testing order, fixed before the pages were seen

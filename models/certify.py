@@ -6,10 +6,10 @@ Bates, Candès, Jordan, Lei 2021; the arithmetic is models.ltt).
         --order-data data/corpus2/val data/realcal --data data/certify/train data/certify/val \
         data/certify/test [--epsilon 0.01] [--delta 0.1]
 
-The reference is by default the same cascade when it never exits early: what the thresholds
-decide, on the page as the cascade reads it (its top band, then the rest, in two OCR calls). Full
-depth reads the page in one call and so answers differently on a few pages, both ways, whatever
-the thresholds; the guarantee is about what exiting early costs, not about how the page is read.
+The reference is full depth: every layer run on the whole page's words. It is also what the
+cascade answers when it never exits early (an undecided page is read whole, models.runtime), so
+the loss the guarantee bounds is all that exiting early costs, measured without labels on live
+traffic too (service.shadow).
 
 The risk of a point is the share of pages counted against it: with labels, the pages it gets
 wrong where the reference is right ("harm", which bounds the accuracy it loses: a page can only
@@ -27,7 +27,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.card import Candidate, Certification, OperatingPoint, Reference, Risk
+from models.card import Candidate, Certification, OperatingPoint, Risk
 from models.checkpoint import load_checkpoint
 from models.policies import Policy, first_exit
 from models.traces import Trace
@@ -39,15 +39,13 @@ def risky_pages(
     policy: Policy,
     traces: Sequence[Trace],
     labels: Sequence[int] | None = None,
-    reference: Reference = "cascade",
 ) -> int:
-    """Pages counted against `policy`: with labels, those it gets wrong where the reference is
-    right; without, those where its answer differs from the reference's (the cascade's when it
-    never exits early, each trace's last view, or full depth's)."""
+    """Pages counted against `policy`: with labels, those it gets wrong where full depth is
+    right; without, those where its answer differs from full depth's."""
     count = 0
     for i, t in enumerate(traces):
         answer = t.views[first_exit(policy, t.views)].prediction
-        ref = (t.views[-1] if reference == "cascade" else t.full).prediction
+        ref = t.full.prediction
         if labels is None:
             count += answer != ref
         else:
@@ -59,12 +57,11 @@ def safest_first(
     points: Sequence[OperatingPoint],
     traces: Sequence[Trace],
     labels: Sequence[int] | None = None,
-    reference: Reference = "cascade",
 ) -> list[OperatingPoint]:
     """Safest first, judged on pages other than the calibration pages: fewest risky pages,
     then the deeper point."""
     policies = [p.policy.build() for p in points]
-    risk = [risky_pages(q, traces, labels, reference) if q else 0 for q in policies]
+    risk = [risky_pages(q, traces, labels) if q else 0 for q in policies]
     ranked = sorted(range(len(points)), key=lambda i: (risk[i], -points[i].depth))
     return [points[i] for i in ranked]
 
@@ -75,7 +72,6 @@ def certify(
     labels: Sequence[int] | None,
     epsilon: float,
     delta: float,
-    reference: Reference = "cascade",
     data: Sequence[str] = (),
 ) -> Certification:
     """Every point's risky pages on the calibration traces, in the given order; the card's
@@ -85,15 +81,13 @@ def certify(
         policy = point.policy.build()
         if policy is None:  # full depth is not an early-exit point
             continue
-        tested.append(
-            Candidate(policy=point.policy, risky=risky_pages(policy, traces, labels, reference))
-        )
+        tested.append(Candidate(policy=point.policy, risky=risky_pages(policy, traces, labels)))
     risk: Risk = "disagreement" if labels is None else "harm"
     return Certification(
         epsilon=epsilon,
         delta=delta,
         risk=risk,
-        reference=reference,
+        reference="full_depth",
         pages=len(traces),
         data=list(data),
         tested=tested,
@@ -114,7 +108,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="calibration pages")
     parser.add_argument("--epsilon", type=float, default=0.01)
     parser.add_argument("--delta", type=float, default=0.1)
-    parser.add_argument("--reference", choices=["cascade", "full_depth"], default="cascade")
     parser.add_argument(
         "--risk",
         choices=["disagreement", "harm"],
@@ -132,7 +125,6 @@ def main(argv: list[str] | None = None) -> None:
         card.policy_points(),
         order_val.traces,
         order_val.labels if args.risk == "harm" else None,
-        args.reference,
     )
     cal = validation(model, card, args.data, None)
     cert = certify(
@@ -141,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:
         cal.labels if args.risk == "harm" else None,
         args.epsilon,
         args.delta,
-        args.reference,
         [str(d) for d in args.data],
     )
     card = card.updated(certification=cert)

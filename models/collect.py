@@ -72,14 +72,10 @@ def val_pages(
     data: Roots,
     per_class: int | None,
     band: float | None = None,
-    band_part: str = "top",
 ) -> PageDataset:
     """Validation pages as the service sees them: through stored OCR text where present, and
-    with `band`, the words of each page's top band (band_part "top") or of its two OCR calls
-    together (band_part "joined"): see models.dataset."""
-    return model_pages(
-        data, model.config, ocr_mix=1.0, band=band, band_part=band_part, per_class=per_class
-    )
+    with `band`, the words of each page's top band (models.dataset)."""
+    return model_pages(data, model.config, ocr_mix=1.0, band=band, per_class=per_class)
 
 
 def val_outputs(
@@ -87,7 +83,6 @@ def val_outputs(
     data: Roots,
     per_class: int | None,
     band: float | None = None,
-    band_part: str = "top",
 ) -> ExitOutputs:
     """Every exit's outputs on validation pages (see val_pages)."""
-    return collect(model, val_pages(model, data, per_class, band, band_part))
+    return collect(model, val_pages(model, data, per_class, band))

@@ -2,9 +2,9 @@
 
 Text comes from the page's ground-truth words or, when `<id>.ocr-<engine>.json` exists beside the
 page, from real OCR with probability `ocr_mix`, so the model sees both clean text and OCR noise.
-With `band`, a page reads as the cascade reads it (models.bands): its top band's words, or with
-`band_part="joined"` the top band's and the rest's words as two OCR calls found them, from
-`<id>.ocr-<engine>-band<NN>.json` where `python -m models.data.ocr --band` stored them."""
+With `band`, a page reads as the cascade's first OCR call reads it (models.bands): its top band's
+words, from `<id>.ocr-<engine>-band<NN>.json` where `python -m models.data.ocr --band` stored
+them (or, without that file, the page's words above the cut)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from models.bands import Words, band_cut, join, words_above
+from models.bands import Words, band_cut, words_above
 from models.data.labels import CLASS_TO_ID, CLASSES
 from models.inputs import TextInputs, encode_words, image_tensor, pad_text
 from models.multiexit import MultiExitConfig
@@ -72,18 +72,14 @@ def page_words(
     return [w["text"] for w in words], [w["box"] for w in words], from_ocr
 
 
-def band_words(png: Path, band: float, engine: str = "tesseract") -> tuple[Words, Words] | None:
-    """The stored two-call OCR of a page cut at `band` ((texts, boxes) of its top, of the rest),
-    or None when there is none."""
+def band_words(png: Path, band: float, engine: str = "tesseract") -> Words | None:
+    """The stored OCR of a page's top band cut at `band` (texts, boxes), or None when there is
+    none."""
     path = png.with_name(f"{png.stem}.ocr-{engine}-band{round(100 * band):02d}.json")
     if not path.exists():
         return None
-    data = json.loads(path.read_text())
-
-    def part(key: str) -> Words:
-        return [w["text"] for w in data[key]], [w["box"] for w in data[key]]
-
-    return part("top"), part("rest")
+    top = json.loads(path.read_text())["top"]
+    return [w["text"] for w in top], [w["box"] for w in top]
 
 
 class PageDataset(Dataset[Example]):
@@ -98,13 +94,10 @@ class PageDataset(Dataset[Example]):
         ocr_mix: float = 0.0,
         band_mix: float = 0.0,
         band: float | None = None,
-        band_part: str = "top",
         per_class: int | None = None,
         labels: Sequence[str] = CLASSES,
         seed: int = 0,
     ) -> None:
-        if band_part not in ("top", "joined"):
-            raise ValueError(f"band_part must be 'top' or 'joined', not {band_part!r}")
         self.root = root
         self.labels = tuple(labels)
         self.pages = list_pages(root, per_class, labels)
@@ -112,7 +105,6 @@ class PageDataset(Dataset[Example]):
         self.page_fit = page_fit
         self.ocr_mix, self.band_mix, self.seed, self.epoch = ocr_mix, band_mix, seed, 0
         self.band = band  # read only the words of the page's top band (see models.bands)
-        self.band_part = band_part
 
     def __len__(self) -> int:
         return len(self.pages)
@@ -126,10 +118,9 @@ class PageDataset(Dataset[Example]):
         words, boxes, from_ocr = page_words(png, use_ocr)
         image = Image.open(png)
         stored = band_words(png, self.band) if self.band is not None and use_ocr else None
-        if stored is not None:  # what the cascade's OCR calls found
-            chosen = stored[0] if self.band_part == "top" else join(*stored)
-            words, boxes = chosen[0], list(chosen[1])
-        elif self.band is not None and self.band_part == "top":
+        if stored is not None:  # what the cascade's first OCR call found
+            words, boxes = stored[0], list(stored[1])
+        elif self.band is not None:
             # No stored band OCR: the page's words above the cut stand in for it.
             words, top = words_above((words, boxes), band_cut(image, self.band))
             boxes = list(top)

@@ -4,8 +4,8 @@
 
 Per page, in one run: the full-depth pipeline (whole-page OCR + every multimodal layer), the
 early-exit cascade with the checkpoint's default policy (vision layers; then, only if no vision
-exit accepts, OCR of the page's top band and multimodal layers on its words; the rest of the page
-only if still undecided: models.runtime.Cascade, every OCR call real and timed), and every exit's
+exit accepts, OCR of the page's top band and multimodal layers on its words; the whole page only
+if still undecided: models.runtime.Cascade, every OCR call real and timed), and every exit's
 calibrated output on the whole-page words, for per-exit accuracy and ECE.
 With --json the last line is one JSON object: n, full_depth.accuracy,
 early_exit.{accuracy, mean_exit_layer, ocr_skip_rate}, encoder_time_ratio and

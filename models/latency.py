@@ -1,5 +1,5 @@
-"""Measured seconds per stage of the cascade on this machine: OCR (whole page, top band, rest of
-the page), the image embedding, and every vision and multimodal exit, each layer timed alone."""
+"""Measured seconds per stage of the cascade on this machine: OCR (whole page, top band), the
+image embedding, and every vision and multimodal exit, each layer timed alone."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from models.bands import OcrFn, band_cut, ocr_band
 from models.card import Latency
 from models.inputs import encode_words, image_tensor
 from models.multiexit import MultiExitLayoutLMv3
-from models.plan import EMBED, OCR_BAND, OCR_PAGE, OCR_REST
+from models.plan import EMBED, OCR_BAND, OCR_PAGE
 
 
 def measure_latency(
@@ -27,7 +27,7 @@ def measure_latency(
     band: float | None = None,
 ) -> Latency:
     """Mean seconds per stage over `images`, with real OCR calls (and, with a band fraction, the
-    top band's and the rest's OCR timed separately, as the cascade runs them)."""
+    top band's OCR timed apart, as the cascade's first call runs it)."""
     c = model.config
     stage: dict[str, list[float]] = {}
 
@@ -40,9 +40,7 @@ def measure_latency(
     for image in images:
         texts, boxes = timed(OCR_PAGE, ocr, image)
         if band is not None:
-            cut = band_cut(image, band)
-            timed(OCR_BAND, ocr_band, ocr, image, 0, cut)
-            timed(OCR_REST, ocr_band, ocr, image, cut, image.height)
+            timed(OCR_BAND, ocr_band, ocr, image, 0, band_cut(image, band))
         with torch.inference_mode():
             tokens = timed(
                 EMBED,
@@ -65,11 +63,10 @@ def measure_latency(
                 stage.setdefault(step.name, []).append(now - t)
                 t = now
     means = {k: statistics.fmean(v) for k, v in stage.items()}
-    ocr_s = {k: means.pop(k) for k in (OCR_PAGE, OCR_BAND, OCR_REST) if k in means}
+    ocr_s = {k: means.pop(k) for k in (OCR_PAGE, OCR_BAND) if k in means}
     return Latency(
         ocr=ocr_s[OCR_PAGE],
         ocr_band=ocr_s.get(OCR_BAND),
-        ocr_rest=ocr_s.get(OCR_REST),
         band=band,
         stages=means,
         pages=len(images),

@@ -5,11 +5,12 @@ pages that are not the real validation folder.
     python -m models.ood_eval --checkpoint models/checkpoints/default [--write-card]
 
 Pages are read as the cascade reads them (models.operating_points.validation: the top band's
-OCR first, the rest only when no exit accepts), from OCR stored beside each page: the threshold
-pages (data/realcal, data/corpus2/val) have it; the out-of-scope pages get it beside them, and
-data/realval's pages in a view folder under build/ood (links to the pages and their stored
-whole-page OCR, plus the two-call band OCR), so that the committed folder stays as it is. The
-feature distance's statistics are fit on training pages (data/realtrain, data/corpus2/train).
+OCR first, the whole page only when no exit accepts), from OCR stored beside each page: the
+threshold pages (data/realcal, data/corpus2/val) have it; the out-of-scope pages get it beside
+them, and data/realval's pages in a view folder under build/ood (links to the pages and their
+stored whole-page OCR, plus the top band's), so that the committed folder stays as it is. The
+feature distance's statistics are fit on training pages (data/realtrain, data/corpus2/train), or
+with --reuse-stats read back from an earlier fit with the same weights.
 The score with the best AUROC between the threshold pages and the out-of-scope folder is
 chosen, never by the real validation folder; its threshold abstains on at most `--abstain` of
 the threshold pages. Writes reports/ood/report.json and reports/ood/README.md; with
@@ -19,6 +20,7 @@ weights: models.ood_features.STATS)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ class Folders:
     threshold: list[Path]  # in-class validation pages the threshold is set on
     fit: list[Path]  # training pages the feature statistics are fit on
     fit_per_class: int
+    stats: Path | None = None  # statistics fit earlier on `fit` (the weights unchanged): reused
 
 
 SEP = "--"  # out-of-scope view pages are named <kind>--<id>.png
@@ -85,14 +88,13 @@ def traces_with_features(model: MultiExitLayoutLMv3, card: Card, data: Roots) ->
     exit's view carrying its pooled state too."""
     band = card.ocr_band
 
-    def outputs(band: float | None = None, part: str = "top") -> ExitOutputs:
-        return collect(model, val_pages(model, data, None, band, part), features=True)
+    def outputs(band: float | None = None) -> ExitOutputs:
+        return collect(model, val_pages(model, data, None, band), features=True)
 
     full = outputs()
     band_out = None if band is None else outputs(band)
-    joined = None if band is None else outputs(band, "joined")
     filled = [False] * len(full.labels) if band is None else band_filled(model, data, None, band)
-    return build_traces(full, band_out, filled, card.temperatures, model.config.plan, joined)
+    return build_traces(full, band_out, filled, card.temperatures, model.config.plan)
 
 
 def answers(
@@ -135,7 +137,10 @@ def evaluate(
     oos_view = link_view(data.outofscope, work / "views" / "outofscope", flat=True)
     ensure_ocr(real_view, card.ocr_band, workers)
     steps.update(2)
-    stats = fit_features(model, data.fit, data.fit_per_class)
+    if data.stats is not None:
+        stats = FeatureStats.load(data.stats)
+    else:
+        stats = fit_features(model, data.fit, data.fit_per_class)
     steps.update()
     sets = {}
     for name, roots in (("threshold", data.threshold), ("realval", real_view), ("oos", oos_view)):
@@ -199,6 +204,17 @@ def evaluate(
     return report, stats
 
 
+def reused_stats(checkpoint: Path, data: Folders) -> Folders:
+    """`data` reading the statistics saved beside the weights, checked against the card's hash
+    and with the training pages they were fit on."""
+    recorded = Card.read(checkpoint).abstention
+    if recorded is None or recorded.features_sha256 is None:
+        raise SystemExit(f"{checkpoint}: the card records no feature statistics to reuse")
+    FeatureStats.load(checkpoint / STATS, recorded.features_sha256)  # refuses a mismatch
+    fit = [Path(p) for p in recorded.features_data]
+    return dataclasses.replace(data, fit=fit, stats=checkpoint / STATS)
+
+
 def abstention(report: dict[str, Any], features_sha256: str | None) -> Abstention:
     chosen = report["scores"][report["chosen"]]
     return Abstention(
@@ -235,11 +251,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/ood"))
     parser.add_argument("--workers", type=int, default=2, help="Tesseract processes")
     parser.add_argument("--write-card", action="store_true", help="record the chosen abstention")
+    parser.add_argument(
+        "--reuse-stats",
+        action="store_true",
+        help="the feature statistics beside the weights, as the card's abstention records them "
+        "(fit on --fit-data by an earlier run with these weights), instead of fitting again",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data = Folders(
         args.realval, args.outofscope, args.threshold_data, args.fit_data, args.fit_per_class
     )
+    if args.reuse_stats:
+        data = reused_stats(args.checkpoint, data)
     report, stats = evaluate(args.checkpoint, data, args.abstain, args.work, args.workers)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

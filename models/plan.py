@@ -8,8 +8,9 @@ A request meets the exits in this order:
   vision stream (no OCR)   emb.vision_avg, vision.1 .. vision.L
   OCR                      the page's top band first (or the whole page)
   multimodal stream        emb.text_avg, emb.concat, mm.1 .. mm.L   (mm.L: the final classifier)
-With a top band, the multimodal exits up to `band_layers` run on the band's words; only if none
-of them accepts is the rest of the page read and the multimodal stream run again on every word.
+With a top band, the multimodal exits up to `band_layers` run on the band's words (all of them
+when the band fills the text budget); only if none accepts is the whole page read, as full depth
+reads it, and the multimodal stream run again on its words.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from typing import Literal
 Stage = Literal["vision", "multimodal"]
 
 # Stages a request pays for besides the exits' own layers: the image embedding and OCR calls
-# (the whole page at once, or its top band and then the rest). Named here once: the cascade's
-# deadline hooks, the latency measurements, the card and the service all use these names.
+# (the page's top band, the whole page). Named here once: the cascade's deadline hooks, the
+# latency measurements, the card and the service all use these names.
 EMBED = "embed"
 OCR_PAGE = "ocr"
 OCR_BAND = "ocr.band"
-OCR_REST = "ocr.rest"
-OCR_STAGES = (OCR_PAGE, OCR_BAND, OCR_REST)
+OCR_STAGES = (OCR_PAGE, OCR_BAND)
 
 EMBEDDING_EXITS = ("vision_avg", "text_avg", "concat")
 
@@ -44,7 +44,7 @@ class Exit:
 @dataclass(frozen=True)
 class CascadePlan:
     exits: tuple[Exit, ...]  # in the order a request meets them
-    band_layers: int  # multimodal layers run on a top band's words before the rest is read
+    band_layers: int  # multimodal layers run on a top band's words before the page is read
 
     @classmethod
     def build(

@@ -1,9 +1,9 @@
 """The anytime cascade for one page, run for real: image-only layers first, OCR only if no vision
-exit accepts (the page's top band first, the rest only if still undecided: models.bands), then
-multimodal layers one at a time, stopping at the first exit the policy accepts.
+exit accepts (the page's top band first, the whole page only if still undecided: models.bands),
+then multimodal layers one at a time, stopping at the first exit the policy accepts.
 Used by evaluation and by the service; policies come from models.policies. A caller with a
 deadline passes `can_run`, asked before every stage (a vision or multimodal exit's name, or
-"ocr", "ocr.band", "ocr.rest": models.plan): when it says no, the most confident exit so far
+"ocr.band", "ocr": models.plan): when it says no, the most confident exit so far
 answers. Which exits it meets, in what order, comes from the model's plan (models.plan), which
 the offline traces follow too; every step the model yields is checked against it."""
 
@@ -17,11 +17,11 @@ from typing import Any
 import torch
 from PIL import Image
 
-from models.bands import OcrFn, Words, band_cut, join, ocr_band
+from models.bands import OcrFn, Words, band_cut, ocr_band
 from models.card import DEFAULT_BAND, Card
 from models.inputs import TextInputs, encode_words, image_tensor
 from models.multiexit import ExitStep, MultiExitLayoutLMv3
-from models.plan import EMBED, OCR_BAND, OCR_PAGE, OCR_REST, Exit, Stage
+from models.plan import EMBED, OCR_BAND, OCR_PAGE, Exit, Stage
 from models.policies import Policy, StepView, vision_exits_to_run
 
 CanRun = Callable[[str], bool]  # stage name -> may it start?
@@ -147,8 +147,9 @@ class Cascade:
     ) -> Prediction:
         """policy None means full depth: no vision stream, whole-page OCR, every multimodal layer.
         With a policy: the vision exits; then, unless words are given, the top band's OCR and the
-        multimodal exits on its words; the rest of the page is read only if none of them accepts
-        and the top band did not already fill the model's text budget."""
+        multimodal exits on its words; the whole page is read, and every multimodal exit met on
+        its words, only if none of them accepts. So a run that never exits early answers as full
+        depth does, exit for exit on the last pass."""
         if words is None and ocr is None:
             raise ValueError("no OCR engine and no words: the multimodal stage needs text")
         c = self.model.config
@@ -180,14 +181,17 @@ class Cascade:
             page = self._ocr(req, OCR_PAGE, ocr, 0, req.image.height)
             return self._last_pass(req, self._encode(req, page))
         cut = band_cut(req.image, self.band)
-        head = self._ocr(req, OCR_BAND, ocr, 0, cut)
-        text = self._encode(req, head)
-        filled = len(text.input_ids) >= self.model.config.max_text_tokens
-        answer = self._multimodal(req, text, last=filled)
+        head = self._encode(req, self._ocr(req, OCR_BAND, ocr, 0, cut))
+        # A band that fills the text budget gives the model as many words as it ever reads, so
+        # every multimodal exit may answer on it; otherwise only the plan's band exits may.
+        filled = len(head.input_ids) >= self.model.config.max_text_tokens
+        answer = self._multimodal(req, head, self.plan.multimodal if filled else self.plan.band)
         if answer is not None:
             return answer
-        rest = self._ocr(req, OCR_REST, ocr, cut, req.image.height)
-        return self._last_pass(req, self._encode(req, join(head, rest)))
+        # Undecided: read the whole page, as full depth does, so that a page no exit accepts
+        # gets full depth's answer (what certified points are measured against, models.certify).
+        page = self._ocr(req, OCR_PAGE, ocr, 0, req.image.height)
+        return self._last_pass(req, self._encode(req, page))
 
     def _encode(self, req: _Request, words: Words) -> TextInputs:
         c = self.model.config
@@ -202,17 +206,19 @@ class Cascade:
         return words
 
     def _last_pass(self, req: _Request, text: TextInputs) -> Prediction:
-        answer = self._multimodal(req, text, last=True)
+        answer = self._multimodal(req, text, self.plan.multimodal, last=True)
         assert answer is not None  # the last pass always answers, at the final exit at the latest
         return answer
 
-    def _multimodal(self, req: _Request, text: TextInputs, *, last: bool) -> Prediction | None:
-        """One multimodal pass over `text`. The last pass answers at the final exit at the
-        latest; a top-band pass stops after the plan's band exits and returns None."""
+    def _multimodal(
+        self, req: _Request, text: TextInputs, exits: Sequence[Exit], *, last: bool = False
+    ) -> Prediction | None:
+        """One multimodal pass over `text`, meeting `exits` (the plan's first ones). The last
+        pass answers at the final exit at the latest; a top-band pass returns None when none of
+        its exits accepts."""
         ids, bbox, mask = (
             x.unsqueeze(0).to(self.device) for x in (text.input_ids, text.bbox, text.attention_mask)
         )
-        exits = self.plan.multimodal if last else self.plan.band
 
         def steps() -> Iterator[ExitStep]:
             # Embedding exits come out of start_multimodal together; layers run one per exit.

@@ -1,13 +1,13 @@
 """Validation pages as the cascade meets them, for the operating-point search and its costs.
 
 A request answered past the vision stage reads the top band of its page first (models.bands):
-the multimodal exits of the plan's band (models.plan) see the band's words, and only if none accepts
-is the rest of the page read and the multimodal stream run again on every word. When the band
-alone fills the model's text budget there is no second pass. A Trace lays one page's exits out
-in the order the model's plan gives, the one models.runtime.Cascade follows, so that the same pure
-policies pick the same exit here as in the service (tests/models/test_trace_equals_live.py), and
-its cost counts what the cascade really runs: vision layers, band OCR, band layers, rest OCR,
-layers.
+the multimodal exits of the plan's band (models.plan; all of them when the band alone fills the
+model's text budget) see the band's words, and only if none accepts is the whole page read and
+the multimodal stream run again on its words, as full depth runs it. A Trace lays one page's
+exits out in the order the model's plan gives, the one models.runtime.Cascade follows, so that
+the same pure policies pick the same exit here as in the service
+(tests/models/test_trace_equals_live.py), and its cost counts what the cascade really runs:
+vision layers, band OCR, band layers, page OCR, layers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 from models.card import Latency
 from models.collect import ExitOutputs
-from models.plan import EMBED, OCR_BAND, OCR_PAGE, OCR_REST, CascadePlan, Exit
+from models.plan import EMBED, OCR_BAND, OCR_PAGE, CascadePlan, Exit
 from models.policies import StepView
 
 
@@ -28,8 +28,7 @@ class Trace:
     plan: CascadePlan  # the model's exits, the order the views follow
     views: list[StepView]  # every exit the cascade may meet, in order
     vision: int  # how many of them are vision exits (OCR not yet run)
-    band: int  # how many then see the top band's words only (0 when the band fills the budget)
-    filled: bool  # the top band alone filled the text budget: one OCR call, one pass
+    band: int  # how many then see the top band's words (the rest see the whole page's)
     full: StepView  # the final exit on the whole page's words (what full depth answers)
 
 
@@ -60,25 +59,21 @@ def build_traces(
     filled: Sequence[bool],
     temps: dict[str, float],
     plan: CascadePlan,
-    joined: ExitOutputs | None = None,
 ) -> list[Trace]:
     """full: every exit on whole-page words (what full depth reads); band: every exit on top-band
     words (None: the cascade reads whole pages at once); filled: per page, whether its band
-    filled the budget; joined: every exit on the words of the band's and the rest's OCR calls
-    together, what the cascade's second pass reads (None: the whole-page words stand in)."""
-    second = full if joined is None else joined
-    vision, text, in_band = plan.vision, plan.multimodal, plan.band
+    filled the text budget (then every multimodal exit may answer on the band's words)."""
+    vision, text = plan.vision, plan.multimodal
     traces = []
     for i in range(len(full.labels)):
         head = _views(full, temps, vision, i)
         final = _views(full, temps, [plan.final], i)[0]
+        tail = _views(full, temps, text, i)
         if band is None:
-            trace = Trace(plan, head + _views(full, temps, text, i), len(vision), 0, False, final)
-        elif filled[i]:
-            trace = Trace(plan, head + _views(band, temps, text, i), len(vision), 0, True, final)
+            trace = Trace(plan, head + tail, len(vision), 0, final)
         else:
-            views = head + _views(band, temps, in_band, i) + _views(second, temps, text, i)
-            trace = Trace(plan, views, len(vision), len(in_band), False, final)
+            first = _views(band, temps, text if filled[i] else plan.band, i)
+            trace = Trace(plan, head + first + tail, len(vision), len(first), final)
         traces.append(trace)
     return traces
 
@@ -97,10 +92,10 @@ def trace_cost(
     ocr_s = latency.ocr_stages
     if index < trace.vision:
         ocr = 0.0
-    elif not latency.banded:  # whole-page OCR only
+    elif not latency.banded or trace.band == 0:  # whole-page OCR only
         ocr = ocr_s[OCR_PAGE]
-    elif trace.filled or index < trace.vision + trace.band:
+    elif index < trace.vision + trace.band:
         ocr = ocr_s[OCR_BAND]
     else:
-        ocr = ocr_s[OCR_BAND] + ocr_s[OCR_REST]
+        ocr = ocr_s[OCR_BAND] + ocr_s[OCR_PAGE]
     return encoder, ocr, encoder + ocr

@@ -1,6 +1,6 @@
 """The anytime cascade under a deadline: models.runtime.Cascade.classify itself (vision exits,
-OCR of the page's top band, then the rest only if still undecided, multimodal exits one layer
-at a time), with two hooks: before every stage the deadline is asked whether the remaining
+OCR of the page's top band, then the whole page only if still undecided, multimodal exits one
+layer at a time), with two hooks: before every stage the deadline is asked whether the remaining
 budget can pay for it at its live moving-average cost, and every stage's measured time feeds
 that moving average (OCR answered from the cache excepted)."""
 

@@ -1,5 +1,6 @@
 """Which guarantee an answer's policy carries: the checkpoint's certificate (models.certify) says
-which operating points lose at most ε of accuracy against the same cascade never exiting early,
+which operating points lose at most ε of accuracy against full depth (what the cascade answers
+never exiting early),
 with probability at least 1 - δ over its calibration pages. The ε in force is the operator's
 (admin API, settings) or the card's; the points certified at it follow from the counts the card
 stores, so changing ε needs no new calibration."""
@@ -26,8 +27,8 @@ class Guarantee(BaseModel):
     )
     reference: str | None = Field(
         default=None,
-        description="cascade: the same cascade never exiting early; full_depth: whole-page full "
-        "depth",
+        description="full_depth: every layer on the whole page's words; cascade (older cards): "
+        "the cascade never exiting early, on the rest of the page read apart",
     )
     calibration_pages: int | None = None
     detail: str

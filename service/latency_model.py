@@ -34,7 +34,7 @@ class LatencyModel:
             stages.setdefault(e.name, floor)
         stages.setdefault(EMBED, 0.0)
         self.card_stages = dict(stages)
-        self.card_ocr_stages = latency.ocr_stages  # the whole page, or its top band and the rest
+        self.card_ocr_stages = latency.ocr_stages  # the whole page, and its top band
         self._ema: dict[str, float] = {**stages, **self.card_ocr_stages, DECODE: 0.0}
         self._lock = threading.Lock()
 

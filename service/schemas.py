@@ -70,7 +70,7 @@ class Classification(BaseModel):
     ocr_skipped: bool
     ocr_calls: int = Field(
         description="OCR calls made: 0 (skipped, or the client sent words), 1 (the page's top "
-        "band, or the whole page), 2 (top band, then the rest)"
+        "band, or the whole page), 2 (top band, then the whole page)"
     )
     deadline_hit: bool
     timings_ms: Timings
@@ -96,7 +96,8 @@ class CertificationView(BaseModel):
         "other answer"
     )
     reference: str = Field(
-        description="cascade: the same cascade never exiting early; full_depth: whole-page"
+        description="full_depth: every layer on the whole page's words; cascade (older cards): "
+        "the cascade never exiting early, on the rest of the page read apart"
     )
     calibration_pages: int
     data: list[str]

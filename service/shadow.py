@@ -1,13 +1,12 @@
 """Shadow full-depth monitoring: a share of answered requests is run again, off the request path,
 through the same cascade never exiting early, and its answer compared with the live one.
 
-The reference is what the certificate (models.certify) bounds: the page read as the cascade
-reads it (its top band, then the rest, in two OCR calls), every layer run, the last exit
-answering. Not the service's full depth (policy None), which reads the page in one OCR call
-and so answers differently on a few pages whatever the thresholds: comparing with it would
-charge early exits for how the page was read. The shadow reads the same words the request did
-(ReplayOcr: the live OCR calls are recorded by RecordingOcr), and OCRs only what the request
-did not read (the rest of a page it answered on the top band, or all of one a vision exit
+The reference is what the certificate (models.certify) bounds: full depth, which the cascade
+answers when it never exits early (an undecided page is read whole, every layer run, the last
+exit answering). Run as that cascade rather than as policy None, the shadow also keeps every
+exit's view on the way, which re-certification needs. It reads the same words the request did
+(ReplayOcr: the live OCR calls are recorded by RecordingOcr), and OCRs only what the request did
+not read (the whole page of one it answered on the top band, or all of one a vision exit
 answered), so a disagreement is the early exit's doing and nothing else.
 
 The lane is one thread, apart from the live pool, fed by a bounded queue: a request is only
@@ -93,20 +92,18 @@ class ReplayOcr:
         return self.ocr(image)
 
 
-def shadow_trace(plan: CascadePlan, outcome: Prediction, banded: bool) -> Trace:
+def shadow_trace(plan: CascadePlan, outcome: Prediction) -> Trace:
     """The trace of a run that never exited early: its views in plan order, the top band's pass
-    (if any) between the vision exits and the last pass. `full` is the last view too: a shadow
-    pair has no whole-page read, so it can only serve the "cascade" reference."""
+    (if any) between the vision exits and the last pass, whose final exit is full depth's."""
     # Kept for re-certification, which reads probabilities only: the pooled features and logits
     # each view carries for the abstention score would make a record ~20x larger.
     views = [dataclasses.replace(v, logits=None, features=None) for v in outcome.steps]
     vision, text = [e.name for e in plan.vision], [e.name for e in plan.multimodal]
     band = len(views) - len(vision) - len(text)
-    expected = vision + [e.name for e in plan.band][:band] + text
+    expected = vision + text[:band] + text  # a band pass meets the first multimodal exits
     if band < 0 or [v.name for v in views] != expected:
         raise ValueError(f"not a run to the end: {[v.name for v in views]}")
-    filled = banded and band == 0 and outcome.ocr_bands == 1
-    return Trace(plan, views, len(vision), band, filled, views[-1])
+    return Trace(plan, views, len(vision), band, views[-1])
 
 
 @dataclass(frozen=True)
@@ -253,7 +250,7 @@ class ShadowLane:
         )
         if outcome.deadline_hit:
             return None
-        trace = shadow_trace(cascade.plan, outcome, cascade.band is not None)
+        trace = shadow_trace(cascade.plan, outcome)
         reproduced = None
         if not job.deadline_hit:
             picked = trace.views[first_exit(job.policy, trace.views)]

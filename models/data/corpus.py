@@ -155,9 +155,12 @@ def generate(
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
     classes: tuple[str, ...] = CLASSES,
     progress: bool = True,
+    splits: tuple[str, ...] = SPLITS,
 ) -> dict[str, Any]:
-    """Write (or finish writing) the corpus; returns its summary, also in DIR/corpus.json."""
-    jobs = plan(per_class, seed, ratios, classes)
+    """Write (or finish writing) the corpus; returns its summary, also in DIR/corpus.json.
+    splits: render only these (a page depends only on its seed, class and index, so one split
+    alone is the same pages as in the whole corpus)."""
+    jobs = [job for job in plan(per_class, seed, ratios, classes) if job.split in splits]
     work = [(out, batch) for batch in batches(jobs, out)]
     start = time.perf_counter()
     pages: Counter[tuple[str, str]] = Counter()
@@ -181,6 +184,7 @@ def generate(
         "engine_share": ENGINE_SHARE,
         "scanned_share": SCANNED_SHARE,
         "classes": list(classes),
+        "splits": list(splits),
         "documents": len(jobs),
         "engines": dict(Counter(job.engine for job in jobs)),
         "rendered_now": sum(len(b) for _, b in work),
@@ -204,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ratios", nargs=3, type=float, default=[0.8, 0.1, 0.1], help="train, val, test shares"
     )
+    parser.add_argument(
+        "--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="render only these"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     summary = generate(
@@ -213,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
         max(1, args.workers),
         (args.ratios[0], args.ratios[1], args.ratios[2]),
         classes=tuple(args.classes),
+        splits=tuple(args.splits),
     )
     log.info(json.dumps(summary))
 

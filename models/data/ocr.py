@@ -4,9 +4,10 @@
 
 stores <id>.ocr-<engine>.json beside each page (words with pixel boxes and confidences), so that
 training can mix ground-truth text with real OCR noise. With --band F it stores instead
-<id>.ocr-<engine>-band<F>.json: the page OCR'd as the cascade reads it (models.bands), its top band
-and then the rest in two calls, so that operating points are searched on the words the service
-really sees (a crop OCR'd alone differs from the same rows of a whole-page OCR).
+<id>.ocr-<engine>-band<F>.json: the page's top band OCR'd alone, as the cascade's first OCR call
+reads it (models.bands), so that operating points are searched on the words the service really
+sees (a crop OCR'd alone differs from the same rows of a whole-page OCR). The cascade's second
+call reads the whole page, which the plain file holds.
 Resumable: pages already done are skipped.
 """
 
@@ -24,7 +25,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from models.bands import band_cut, crop_rows
-from models.ocr import ENGINES, OcrEngine, OcrWord, make_engine, word_recall
+from models.ocr import ENGINES, OcrEngine, make_engine, word_recall
 
 log = logging.getLogger("docexit.ocr")
 
@@ -42,13 +43,8 @@ def _ocr_bands(image_path: Path, engine: OcrEngine, band: float) -> tuple[float,
     cut = band_cut(image, band)
     out: dict[str, object] = {"engine": engine.name, "band": band, "cut": cut}
     start = time.perf_counter()
-    for part, (top, bottom) in (("top", (0, cut)), ("rest", (cut, image.height))):
-        words = engine.recognize(crop_rows(image, top, bottom))
-        moved = [
-            OcrWord(w.text, (w.box[0], w.box[1] + top, w.box[2], w.box[3] + top), w.conf)
-            for w in words
-        ]
-        out[part] = [asdict(w) for w in moved]
+    # Rows [0, cut): boxes come back in page coordinates as they are.
+    out["top"] = [asdict(w) for w in engine.recognize(crop_rows(image, 0, cut))]
     seconds = time.perf_counter() - start
     out["seconds"] = round(seconds, 3)
     ocr_path(image_path, engine.name, band).write_text(json.dumps(out, ensure_ascii=False))
@@ -88,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--force", action="store_true", help="redo pages that already have OCR")
     parser.add_argument(
-        "--band", type=float, help="OCR the top band (this share of the height) and the rest apart"
+        "--band", type=float, help="OCR the top band (this share of the height) alone"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

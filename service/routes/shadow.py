@@ -4,7 +4,8 @@ recomputed on its records.
 POST /admin/v1/recertify tests the card's operating points again, in the order the card's
 certificate tested them (fixed before any page was seen, so the test stays valid), on the shadow
 records instead of the calibration pages: there are no labels there, so the risk is
-disagreement with the cascade never exiting early, which bounds the accuracy lost from above.
+disagreement with full depth (what the shadow's run to the end answers), which bounds the
+accuracy lost from above.
 It shows the points certified at ε; only with "apply": true does it set the cheapest of them
 as the runtime policy, through the audited path of PUT /admin/v1/policy."""
 
@@ -92,7 +93,7 @@ class Recertification(BaseModel):
     epsilon: float
     delta: float
     risk: Literal["disagreement"] = "disagreement"
-    reference: Literal["cascade"] = "cascade"
+    reference: Literal["full_depth"] = "full_depth"
     points: list[RecertifiedPoint] = Field(description="in the certificate's testing order")
     cheapest: dict[str, Any] | None = Field(description="of the certified points, end to end")
     applied: bool
@@ -124,7 +125,7 @@ def recertified(
     """Blocking (a policy per point over every record): the points and the cheapest certified."""
     assert card.certification is not None
     ordered = tested_points(card, card.certification)
-    fresh = certify(ordered, traces, None, epsilon, delta, "cascade", ["shadow"])
+    fresh = certify(ordered, traces, None, epsilon, delta, ["shadow"])
     count, p_values = fresh.certified_count(), fresh.p_values()
     points = [
         RecertifiedPoint(

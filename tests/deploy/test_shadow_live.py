@@ -55,7 +55,7 @@ def certified_checkpoint(tmp: Path) -> tuple[Path, float]:
     folder.mkdir()
     (folder / "weights.safetensors").symlink_to(SHIPPED / "weights.safetensors")
     cert = Certification.model_validate(
-        {"epsilon": 0.01, "delta": 0.1, "risk": "harm", "reference": "cascade", "pages": 500}
+        {"epsilon": 0.01, "delta": 0.1, "risk": "harm", "reference": "full_depth", "pages": 500}
         | {"tested": [{"policy": card.policy.spec(), "risky": 0}]}
     )
     card.updated(certification=cert).write(folder)

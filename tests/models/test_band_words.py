@@ -1,5 +1,6 @@
-"""Stored two-call OCR (`python -m models.data.ocr --band`): what the cascade's band and rest
-OCR calls found, read back by the validation pages that the operating points are searched on."""
+"""Stored band OCR (`python -m models.data.ocr --band`): what the cascade's first OCR call, on the
+page's top band, found, read back by the validation pages that the operating points are searched
+on."""
 
 from __future__ import annotations
 
@@ -35,17 +36,12 @@ def test_band_ocr_is_stored_and_read_back_as_the_cascade_reads(pages: Path) -> N
     png = stored[0].with_name(stored[0].name.split(".")[0] + ".png")
     data = json.loads(stored[0].read_text())
     assert data["cut"] == band_cut(Image.open(png), 0.35)
-    top, rest = band_words(png, 0.35) or ((), ())
-    assert top[0], "the top band of a generated page has words"
+    top = band_words(png, 0.35)
+    assert top is not None and top[0], "the top band of a generated page has words"
     assert all(b[1] >= 0 and b[3] <= data["cut"] + 2 for b in top[1])  # inside the band
-    assert all(b[1] >= data["cut"] - 2 for b in rest[1])  # page coordinates, below the cut
     assert band_words(png, 0.5) is None  # another cut: nothing stored
 
-    kw = {"image_size": 32, "max_tokens": 512, "ocr_mix": 1.0, "band": 0.35}
-    for part, words in (("top", top), ("joined", (top[0] + rest[0], top[1] + rest[1]))):
-        dataset = PageDataset(pages, band_part=part, **kw)  # type: ignore[arg-type]
-        index = next(i for i, (p, _) in enumerate(dataset.pages) if p == png)
-        expected = encode_words(words[0], words[1], Image.open(png).size, 512)
-        assert dataset[index].text.input_ids.tolist() == expected.input_ids.tolist()
-    with pytest.raises(ValueError, match="band_part"):
-        PageDataset(pages, band_part="bottom", **kw)  # type: ignore[arg-type]
+    dataset = PageDataset(pages, image_size=32, max_tokens=512, ocr_mix=1.0, band=0.35)
+    index = next(i for i, (p, _) in enumerate(dataset.pages) if p == png)
+    expected = encode_words(top[0], top[1], Image.open(png).size, 512)
+    assert dataset[index].text.input_ids.tolist() == expected.input_ids.tolist()

@@ -142,21 +142,28 @@ class CropRecordingOcr:
         return [f"word{i}" for i in range(self.n)], [(1, 1, 5, 4)] * self.n
 
 
-def test_a_top_band_that_fills_the_text_budget_is_the_only_ocr(
+def test_a_top_band_that_fills_the_text_budget_meets_every_exit_before_the_page(
     model: MultiExitLayoutLMv3,
 ) -> None:
     ocr = CropRecordingOcr(40)  # 40 words, far more than max_text_tokens = 16
     pred = Cascade(model).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
-    assert pred.ocr_bands == 1 and pred.exit == "mm.3" and len(ocr.crops) == 1
+    text = ["emb.text_avg", "emb.concat", "mm.1", "mm.2", "mm.3"]
+    assert [s.name for s in pred.steps][4:] == text + text  # the band's words, then the page's
+    assert pred.ocr_bands == 2 and ocr.crops[1] == (64, 80)
     width, height = ocr.crops[0]
     assert width == 64 and 0 < height < 80  # the top band, not the page
+    early = Cascade(model).classify(_page(), ocr=ocr, policy=PerExitThresholds({"mm.3": 0.0}))
+    assert early.ocr_bands == 1 and early.exit == "mm.3"  # answered on the band's words
 
 
-def test_the_rest_of_the_page_is_read_below_the_band(model: MultiExitLayoutLMv3) -> None:
+def test_an_undecided_page_is_read_whole_after_its_band(model: MultiExitLayoutLMv3) -> None:
     ocr = CropRecordingOcr(2)
     pred = Cascade(model).classify(_page(), ocr=ocr, policy=GlobalThreshold(0.999))
     (w1, h1), (w2, h2) = ocr.crops
-    assert pred.ocr_bands == 2 and w1 == w2 == 64 and h1 + h2 == 80
+    assert pred.ocr_bands == 2 and w1 == w2 == 64 and h1 < h2 == 80
+    # Its last pass reads what full depth reads: the same words, the same answer.
+    full = Cascade(model).classify(_page(), ocr=ocr)
+    assert (pred.exit, pred.probs) == (full.exit, full.probs)
 
 
 def test_bands_off_or_words_given_mean_one_or_no_ocr(model: MultiExitLayoutLMv3) -> None:
@@ -211,7 +218,8 @@ def test_stage_timings_reach_the_caller_and_full_depth_ignores_deadlines(
     )
     names = [n for n, _ in seen]
     assert pred.deadline_hit and pred.ocr_bands == 2 and "mm.2" not in names
-    assert names[:3] == ["embed", "emb.vision_avg", "vision.1"] and "ocr.rest" in names
+    assert names[:3] == ["embed", "emb.vision_avg", "vision.1"]
+    assert names.index("ocr.band") < names.index("ocr")  # the band, then the whole page
     assert all(s >= 0 for _, s in seen)
     full = Cascade(model).classify(_page(), ocr=CropRecordingOcr(2), can_run=lambda s: False)
     assert not full.deadline_hit and full.exit == "mm.3"

@@ -69,7 +69,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _page(rng: random.Random) -> Image.Image:
     """A page of bar 'words' on lines; some pages start low, so their top band is short of the
-    text budget and the cascade reads the rest too."""
+    text budget and the cascade reads the whole page too."""
     page = Image.new("L", (240, 320), 255)
     draw = ImageDraw.Draw(page)
     y = rng.choice([12, 12, 150])
@@ -87,7 +87,7 @@ def _page(rng: random.Random) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Pages on disk with their stored whole-page and two-call OCR, as the offline tools read
+    """Pages on disk with their stored whole-page and top-band OCR, as the offline tools read
     them (models.data.ocr writes both)."""
     root, rng, engine, out = tmp_path_factory.mktemp("pages"), random.Random(0), BarOcr(), []
     for i in range(24):
@@ -105,9 +105,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def _traces(model: MultiExitLayoutLMv3, root: Path, temps: dict[str, float]) -> list[Trace]:
     full = val_outputs(model, root, None)
     top = val_outputs(model, root, None, BAND)
-    joined = val_outputs(model, root, None, BAND, "joined")
     filled = band_filled(model, root, None, BAND)
-    return build_traces(full, top, filled, temps, model.config.plan, joined)
+    return build_traces(full, top, filled, temps, model.config.plan)
 
 
 def _between(values: list[float], q: float) -> float:
@@ -153,9 +152,7 @@ def _check(model: MultiExitLayoutLMv3, pages: list[Path], policies: list[Policy]
             i = first_exit(policy, trace.views)
             live = cascade.classify(Image.open(png), ocr=ocr, policy=policy)
             offline = trace.views[i]
-            calls = (
-                0 if i < trace.vision else 1 if trace.filled or i < trace.vision + trace.band else 2
-            )
+            calls = 0 if i < trace.vision else 1 if i < trace.vision + trace.band else 2
             assert (live.exit, live.label, live.ocr_bands) == (
                 offline.name,
                 offline.prediction,

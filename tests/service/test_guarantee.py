@@ -35,7 +35,7 @@ def certification(epsilon: float = 0.01) -> Certification:
         epsilon=epsilon,
         delta=0.1,
         risk="harm",
-        reference="cascade",
+        reference="full_depth",
         pages=1000,
         data=["calibration"],
         tested=[Candidate.model_validate({"policy": p, "risky": k}) for p, k in TESTED],
@@ -103,7 +103,7 @@ def test_answers_and_the_model_card_show_the_guarantee(certified_client: TestCli
     r = certified_client.post("/v1/classify", files={"file": ("p.png", png())})
     assert r.status_code == 200, r.text
     guarantee = r.json()["policy"]["guarantee"]
-    assert guarantee["certified"] and guarantee["reference"] == "cascade"
+    assert guarantee["certified"] and guarantee["reference"] == "full_depth"
     assert r.json()["policy"]["knob"] == {"taus": {"vision.3": 0.9, "mm.1": 0.8}}
     full = certified_client.post(
         "/v1/classify", files={"file": ("p.png", png())}, data={"full_depth": "true"}

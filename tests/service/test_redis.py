@@ -110,11 +110,11 @@ def test_a_cache_hit_does_not_teach_the_latency_model_that_ocr_is_cheap(
     never = GlobalThreshold(1.1)
     anytime.run(cascade, image, never, Deadline(None), latency, ocr)
     assert not ocr.last_call_cached and 0.05 <= latency.get("ocr.band") < 10.0
-    learned = {s: latency.get(s) for s in ("ocr.band", "ocr.rest")}
+    learned = {s: latency.get(s) for s in ("ocr.band", "ocr")}
     calls = slow.calls
     anytime.run(cascade, image, never, Deadline(None), latency, ocr)
     assert slow.calls == calls and ocr.last_call_cached  # both OCR calls from the cache
-    assert {s: latency.get(s) for s in ("ocr.band", "ocr.rest")} == learned
+    assert {s: latency.get(s) for s in ("ocr.band", "ocr")} == learned
 
 
 def test_the_audit_trail_is_shared_newest_first_and_503_without_redis(

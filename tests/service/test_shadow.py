@@ -116,7 +116,7 @@ def test_the_answer_does_not_wait_for_its_shadow(client_factory: Callable[..., T
     ocr.release.set()
     view = wait_pairs(client, 1)
     assert list(view["per_exit"]) == [answer["exit"]["name"]]
-    assert ocr.calls == 2  # the page the request never read: top band, then the rest
+    assert ocr.calls == 2  # the page the request never read: top band, then the whole page
 
 
 def test_a_full_queue_or_a_busy_pool_drops_and_counts(
@@ -242,7 +242,7 @@ def with_certificate(checkpoint_dir: Path, folder: Path, order: list[tuple[Any, 
     ]
     tested = [{"policy": spec, "risky": 0} for spec, _ in order]
     cert = Certification.model_validate(
-        {"epsilon": EPSILON, "delta": 0.1, "risk": "harm", "reference": "cascade", "pages": 50}
+        {"epsilon": EPSILON, "delta": 0.1, "risk": "harm", "reference": "full_depth", "pages": 50}
         | {"tested": tested}
     )
     card.updated(operating_points=points, certification=cert).write(folder)
