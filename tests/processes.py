@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "checkpoints" / "default"
 TOKEN = "s3cret-admin-token-for-tests"  # the same as tests.service.conftest.TOKEN
 SIGNING_KEY = "signing-key-for-tests-shared-by-the-replicas"  # tests.service.conftest's too
+UNINHERITED = ("PROMETHEUS_MULTIPROC_DIR", "DOCEXIT_REDIS_URL", "DOCEXIT_LATENCY_BUDGET_MS")
 
 
 class Process:
@@ -100,8 +101,10 @@ class ServiceProcess(Process):
     def __init__(self, log: Path, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # What the caller's shell may have set that would change the service under test.
+        inherited = {k: v for k, v in os.environ.items() if k not in UNINHERITED}
         full = {
-            **os.environ,
+            **inherited,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "DOCEXIT_CHECKPOINT": str(SHIPPED),
@@ -111,7 +114,6 @@ class ServiceProcess(Process):
             "LOG_LEVEL": "WARNING",
             **env,
         }
-        full.pop("PROMETHEUS_MULTIPROC_DIR", None)
         super().__init__([sys.executable, "-m", "service"], full, log)
         self.http = httpx.Client(base_url=self.url, timeout=60)
 

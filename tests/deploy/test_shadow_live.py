@@ -12,9 +12,7 @@ short); the `for` duration is the rule's business, not the expression's. About t
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,10 +25,9 @@ from models.card import Card, Certification
 from tests.deploy import promql
 from tests.deploy.promql import ROOT
 from tests.deploy.test_live_metrics import Prometheus, wait_for
-from tests.processes import Process, free_port
+from tests.processes import TOKEN, ServiceProcess
 
 SHIPPED = ROOT / "models" / "checkpoints" / "default"
-TOKEN = "shadow-live-test-4Rk8Wq2z"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "X-Actor": "shadow-acceptance"}
 BAD = {"name": "global", "tau": 0.0}  # every page answered at the first vision exit
 FLOOR = "job:docexit_shadow:increase1h >= 100"
@@ -107,30 +104,21 @@ def settle(prometheus: Prometheus, pairs: int) -> float:
 def test_the_loss_estimate_crosses_epsilon_under_a_bad_threshold_only(tmp_path: Path) -> None:
     folder, epsilon = certified_checkpoint(tmp_path)
     pages = make_pages(tmp_path / "pages", per_class=1)  # one page of each class
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DOCEXIT_CHECKPOINT": str(folder),
-        "DOCEXIT_ADMIN_TOKEN": TOKEN,
-        "DOCEXIT_SHADOW_RATE": "1",
-        "DOCEXIT_WORKERS": "2",  # one request at a time never makes every worker busy
-        "LOG_LEVEL": "WARNING",
-    }
-    for name in ("PROMETHEUS_MULTIPROC_DIR", "DOCEXIT_REDIS_URL", "DOCEXIT_LATENCY_BUDGET_MS"):
-        env.pop(name, None)
-    service = Process([sys.executable, "-m", "service"], env, tmp_path / "docexit.log")
-    prometheus = Prometheus(f"127.0.0.1:{port}", tmp_path)
+    service = ServiceProcess(
+        tmp_path / "docexit.log",
+        DOCEXIT_CHECKPOINT=str(folder),
+        DOCEXIT_SHADOW_RATE="1",
+        DOCEXIT_WORKERS="2",  # one request at a time never makes every worker busy
+    )
+    prometheus = Prometheus(f"127.0.0.1:{service.port}", tmp_path)
     try:
-        url = f"http://127.0.0.1:{port}"
-        service.wait_http(f"{url}/readyz", 180)
+        service.wait_ready()
         prometheus.wait_http(f"{prometheus.url}/-/ready", 30)
         wait_for(prometheus, f"docexit_certified_epsilon == {epsilon}", 20)
-        client = Client(url)
+        client = Client(service.url)
 
-        # The default policy: 3 pages read by Tesseract (the shadow reads the rest of those
-        # the top band decided), then every page with its own words.
+        # The default policy: 3 pages read by Tesseract (the shadow reads the whole page of
+        # those the top band decided), then every page with its own words.
         for page in pages[:3]:
             client.classify(page, own_words=False)
         for page in pages:
