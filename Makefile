@@ -52,6 +52,7 @@ help:
 	@echo "make certify-splits the guarantee checked on 200 calibration/test splits: reports/certify"
 	@echo "make evaluate       real early-exit evaluation on the synthetic test split and data/realval"
 	@echo "make bench          adaptive exits vs full depth vs a plain pipeline: report + plots in $(BENCH_OUT) (~18 min)"
+	@echo "make bench-gpu      the encoder on a GPU: throughput by batch size, arrival rates (reports/gpu)"
 	@echo "make soak           20 min of steady load on one process: no errors, RSS growth <= 5% (report in $(SOAK_OUT))"
 	@echo "make loadtest       headless locust ($(LOCUST_SCENARIO), $(LOCUST_DURATION) s) against the service on $(HOST):$(PORT)"
 
@@ -255,14 +256,20 @@ evaluate: sysdeps venv
 # Out-of-scope pages (models.data.outofscope): files of Debian packages and locked wheels,
 # abcm2ps for the sheet music, ghostscript for its PostScript. ood-eval measures abstention
 # (models.ood_eval: reports/ood) and records the chosen score and threshold in the card.
-.PHONY: outofscope ood-eval
+.PHONY: outofscope ood-eval ood-negatives
 outofscope: sysdeps venv
 	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="ghostscript abcm2ps"
 	$(PY) -m models.data.outofscope --out data/outofscope
 
-ood-eval: sysdeps venv
+ood-eval: sysdeps venv ood-negatives
 	$(PY) -m models.ood_eval --checkpoint $(CHECKPOINT) --threshold-data $(CALIBRATION) \
 		--workers $(WORKERS) --write-card
+
+# Out-of-scope pages the abstention's statistics are fit on (the contrast score): code printouts
+# from wheels of the lock, packages data/outofscope takes nothing from.
+ood-negatives: sysdeps venv
+	$(PY) -m models.data.outofscope --out data/ood_negatives \
+		--sources models/data/ood_negatives_sources.json
 
 # One process by default; SERVE_WORKERS=N runs N uvicorn workers sharing metrics through
 # PROMETHEUS_MULTIPROC_DIR (emptied first: stale files would add old counts). The variable is
@@ -284,6 +291,12 @@ BENCH_MINUTES ?= 12
 BENCH_PER_CLASS ?= 16
 bench: sysdeps venv
 	$(PY) -m loadtests.bench --out $(BENCH_OUT) --minutes $(BENCH_MINUTES) --per-class $(BENCH_PER_CLASS)
+
+# The encoder on a GPU (loadtests.gpu_bench: reports/gpu), pages with their own words; without
+# a GPU it says so and stops (status 2). Under 8 minutes on one GPU.
+.PHONY: bench-gpu
+bench-gpu: venv
+	$(PY) -m loadtests.gpu_bench --out reports/gpu
 
 # Locust scenarios (loadtests/locustfile.py) against a running service (`make serve`); set
 # DOCEXIT_ADMIN_TOKEN to the service's for the operator changing the budget mid-run.

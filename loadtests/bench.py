@@ -37,6 +37,7 @@ SHARES = {
     "compare": 0.32,
     "saturation": 0.12,
     "shadow": 0.2,  # at the default 2%, enough requests that the lane samples some
+    "batching": 0.1,
     "sweep": 0.16,
     "policies": 0.08,
     "overload": 0.14,
@@ -70,6 +71,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--noshadow-url", help="with --docexit-url: the same service with DOCEXIT_SHADOW_RATE=0"
     )
+    p.add_argument(
+        "--batched-url", help="with --noshadow-url: that service with DOCEXIT_MAX_BATCH set too"
+    )
+    p.add_argument("--max-batch", type=int, default=8, help="ab's DOCEXIT_MAX_BATCH")
     p.add_argument("--logs", type=Path, default=Path("build/bench-logs"))
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -77,8 +82,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def start_servers(args: argparse.Namespace) -> tuple[dict[str, str], list[servers.Server], float]:
     """Start whichever servers were not given, all at once, and wait for them: docexit (its
-    shadow lane at the default rate), the same with the lane off (only when docexit is started
-    here: the shadow phase needs both), and the baseline."""
+    shadow lane at the default rate), the same with the lane off, and batching too (only when
+    docexit is started here: the shadow and batching phases need them), and the baseline."""
     started: list[servers.Server] = []
     t = time.monotonic()
     if not args.docexit_url:
@@ -94,6 +99,10 @@ def start_servers(args: argparse.Namespace) -> tuple[dict[str, str], list[server
                 {"DOCEXIT_SHADOW_RATE": "0"},
             )
         )
+        batched = {"DOCEXIT_SHADOW_RATE": "0", "DOCEXIT_MAX_BATCH": str(args.max_batch)}
+        started.append(
+            servers.docexit(args.workers, args.queue_size, token, args.logs, "batched", batched)
+        )
     if not args.baseline_url:
         started.append(servers.baseline(args.workers, args.logs))
     try:
@@ -106,6 +115,8 @@ def start_servers(args: argparse.Namespace) -> tuple[dict[str, str], list[server
     urls = {s.name: s.url for s in started}
     if args.noshadow_url:
         urls["noshadow"] = args.noshadow_url
+    if args.batched_url:
+        urls["batched"] = args.batched_url
     urls["docexit"] = args.docexit_url or urls["docexit"]
     urls["baseline"] = args.baseline_url or urls["baseline"]
     return urls, started, time.monotonic() - t
@@ -139,6 +150,8 @@ def run(args: argparse.Namespace) -> Path:
         }
         if "noshadow" in urls:
             variants["a0"] = Variant("a0", "docexit, default policy, no shadow", urls["noshadow"])
+        if "batched" in urls:
+            variants["ab"] = Variant("ab", "docexit, default policy, batched", urls["batched"])
         bench = Bench(
             pages,
             variants,
@@ -163,6 +176,14 @@ def run(args: argparse.Namespace) -> Path:
         else:
             plan.seconds("shadow")  # its share goes to the later phases
             bench.notes.append("shadow: skipped, no docexit with its shadow lane off to compare")
+        if "a0" in variants and "ab" in variants:
+            raw["batching"] = bench.batching(
+                plan.seconds("batching"), raw["compare"], args.max_batch
+            )
+            raw["batching"]["max_batch"] = args.max_batch
+        else:
+            plan.seconds("batching")
+            bench.notes.append("batching: skipped, no batched docexit beside a0 to compare")
         sweep_deadline = plan.deadline("sweep")
         raw["floor"] = bench.floor()
         b_p95 = results.p95_of(raw["compare"], "b")

@@ -127,19 +127,29 @@ class Bench:
 
     # -- shadow monitoring's cost: a at saturation, its shadow lane on and off -----------------
     def shadow(self, seconds: float, compare: list[Sample]) -> dict[str, Any]:
-        """Closed loop, workers + 1 clients, over the same pages: a (shadow lane at the default
-        rate) and a0 (the same service with DOCEXIT_SHADOW_RATE=0), in chunks alternating
-        between them, so that their p95 at saturation come from one run."""
-        concurrency = self.workers + 1
+        """a (shadow lane at the default rate) against a0 (the same service with
+        DOCEXIT_SHADOW_RATE=0), workers + 1 clients: their p95 at saturation from one run."""
+        return self.paired(seconds, compare, ("a", "a0"), self.workers + 1)
+
+    def batching(self, seconds: float, compare: list[Sample], batch: int) -> dict[str, Any]:
+        """a0 (every page alone) against ab (the same service batching up to `batch` pages),
+        with enough clients that a batch can fill: their throughput from one run."""
+        return self.paired(seconds, compare, ("a0", "ab"), max(self.workers, batch) + 1)
+
+    def paired(
+        self, seconds: float, compare: list[Sample], keys: tuple[str, str], concurrency: int
+    ) -> dict[str, Any]:
+        """Closed loop, `concurrency` clients, over the same pages for both `keys`, in chunks
+        alternating between them, so that both come from one run."""
         lat = [s.latency_s for s in compare if s.variant == "a" and s.ok] or [1.0]
         n = int(0.85 * seconds / (2 * float(np.mean(lat)) / max(1, self.workers)))
         n = max(4 * concurrency, min(n, 4 * len(self.pages)))
         sequence = [self.pages[i % len(self.pages)] for i in range(n)]
         chunk = math.ceil(n / 2)
-        out: dict[str, Any] = {k: {"samples": [], "chunks": []} for k in ("a", "a0")}
+        out: dict[str, Any] = {k: {"samples": [], "chunks": []} for k in keys}
         for r in range(2):
             part = sequence[r * chunk : (r + 1) * chunk]
-            for key in rotate(("a", "a0"), r):
+            for key in rotate(keys, r):
                 samples, makespan = closed_loop(
                     self.variants[key], part, concurrency, self.client_ocr
                 )

@@ -146,6 +146,23 @@ def shadow(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def batching(r: dict[str, Any]) -> list[str]:
+    ba = r.get("batching")
+    if ba is None:
+        return ["## Batching", "", "Not measured: " + "; ".join(r["meta"]["notes"])]
+    a0, ab = ba["a0"], ba["ab"]
+    return [
+        "## Batching",
+        "",
+        f"a0 (every page alone, shadow lane off) against ab, the same service batching up to "
+        f"{ba['max_batch']} pages a pass (`DOCEXIT_MAX_BATCH`), closed loop at saturation "
+        f"({ba['concurrency']} clients, the same {ba['pages']} pages, chunks alternating): "
+        f"{num(ab['throughput'], '.2f')} against {num(a0['throughput'], '.2f')} answers/s "
+        f"(ratio {num(ba['throughput_ratio'], '.3f')}), p95 {num(ab['p95_ms'])} against "
+        f"{num(a0['p95_ms'])} ms (ratio {num(ba['p95_ratio'], '.3f')}).",
+    ]
+
+
 def saturation(r: dict[str, Any]) -> list[str]:
     rows = []
     for k in KEYS:
@@ -315,6 +332,7 @@ def markdown(r: dict[str, Any], images: dict[str, str]) -> str:
         *saturation(r),
         "",
         *shadow(r),
+        *batching(r),
         "",
         *sweep(r),
         "",

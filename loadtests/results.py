@@ -34,6 +34,8 @@ def all_samples(raw: dict[str, Any]) -> Iterator[tuple[str, list[Sample]]]:
     yield "accuracy", raw.get("accuracy", [])
     if "shadow" in raw:
         yield "shadow", raw["shadow"]["a"]["samples"] + raw["shadow"]["a0"]["samples"]
+    if "batching" in raw:
+        yield "batching", raw["batching"]["a0"]["samples"] + raw["batching"]["ab"]["samples"]
     for key in KEYS:
         yield "saturation", raw["saturation"][key]["samples"]
     yield "floor", raw["floor"]["samples"]
@@ -63,16 +65,33 @@ def _accuracy(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _paired_phase(raw: dict[str, Any], phase: str, keys: tuple[str, str]) -> dict[str, Any]:
+    """Throughput and latency of both variants of a phase run in alternating chunks."""
+    ph = raw[phase]
+    out: dict[str, Any] = {"concurrency": ph["concurrency"], "pages": ph["pages"]}
+    for k in keys:
+        out[k] = {"throughput": throughput_of(ph, k), **summary(ph[k]["samples"])}
+    return out
+
+
 def _shadow(raw: dict[str, Any]) -> dict[str, Any] | None:
     """p95 at saturation with the shadow lane at its default rate (a) and off (a0)."""
-    sh = raw.get("shadow")
-    if sh is None:
+    if "shadow" not in raw:
         return None
-    out: dict[str, Any] = {"concurrency": sh["concurrency"], "pages": sh["pages"]}
-    for k in ("a", "a0"):
-        out[k] = {"throughput": throughput_of(sh, k), **summary(sh[k]["samples"])}
+    out = _paired_phase(raw, "shadow", ("a", "a0"))
     out["p95_ratio"] = ratio(out["a"]["p95_ms"], out["a0"]["p95_ms"])
-    out["lane"] = sh.get("lane", {})
+    out["lane"] = raw["shadow"].get("lane", {})
+    return out
+
+
+def _batching(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """Throughput and latency at saturation with every page alone (a0) and batched (ab)."""
+    if "batching" not in raw:
+        return None
+    out = _paired_phase(raw, "batching", ("a0", "ab"))
+    out["throughput_ratio"] = ratio(out["ab"]["throughput"], out["a0"]["throughput"])
+    out["p95_ratio"] = ratio(out["ab"]["p95_ms"], out["a0"]["p95_ms"])
+    out["max_batch"] = raw["batching"].get("max_batch")
     return out
 
 
@@ -180,6 +199,7 @@ def assemble(raw: dict[str, Any], meta: dict[str, Any], model: dict[str, Any]) -
         "compare": _compare(raw["compare"]),
         "accuracy": _accuracy(raw),
         "shadow": _shadow(raw),
+        "batching": _batching(raw),
         "saturation": _saturation(raw["saturation"]),
         "sweep": _sweep(raw),
         "policies": _policies(raw),

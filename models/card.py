@@ -195,6 +195,8 @@ class Abstention(BaseModel):
     # Feature scores: models.ood_features' statistics beside the weights, and the pages fit on.
     features_sha256: str | None = None
     features_data: list[str] = []
+    features_per_class: list[int] = []  # at most this many pages a class, per features_data folder
+    features_negatives: str | None = None  # out-of-scope training pages (the contrast score)
 
 
 class Hashes(BaseModel):

@@ -58,7 +58,7 @@ def measure_latency(
                 tokens, text.input_ids[None], text.bbox[None], text.attention_mask[None]
             )
             # Lazily: each layer runs only when the loop asks for its exit, so it is timed alone.
-            for step in itertools.chain(first, model.multimodal_steps(state, text.bbox[None])):
+            for step in itertools.chain(first, model.multimodal_steps(state)):
                 now = time.perf_counter()
                 stage.setdefault(step.name, []).append(now - t)
                 t = now

@@ -8,7 +8,8 @@ Read top to bottom:
        run_layer                     - one encoder layer of transformers' LayoutLMv3Model
        vision_steps / multimodal_steps - generators that yield one exit at a time, so a caller can
                                        stop computing after any exit (real early exit, not a
-                                       simulation from full-depth logits)
+                                       simulation from full-depth logits); their states'
+                                       select() drops a batch's samples between two exits
        forward                       - every exit at once, for training and calibration
 
 Two streams share the encoder weights (Hamed et al. exits + MuE's per-modality view):
@@ -229,16 +230,42 @@ class MultiExitOutput:
         return {name: s.logits for name, s in self.steps.items()}
 
 
+def _rows(bias: LayerBias, keep: Tensor) -> LayerBias:
+    return {k: v[keep] for k, v in bias.items()}
+
+
+@dataclass
+class VisionState:
+    """Where the vision stream stands. The generator reads it afresh at every layer, so a caller
+    may drop samples between two exits (select) and the rest go on without them."""
+
+    hidden: Tensor  # [B, 1 + P, d]
+    bias: LayerBias  # the relative attention biases, [B, ...] each
+    layer: int = 0
+
+    def select(self, keep: Tensor) -> None:
+        """Keep only the samples at `keep` ([B'] indices), in that order."""
+        self.hidden, self.bias = self.hidden[keep], _rows(self.bias, keep)
+
+
 @dataclass
 class MultimodalState:
-    """Where the multimodal stream stands; lets a caller run it one layer at a time."""
+    """Where the multimodal stream stands; lets a caller run it one layer at a time, and drop
+    samples between two exits (select)."""
 
     hidden: Tensor  # [B, T + 1 + P, d]
     mask: Tensor  # [B, 1, 1, T + 1 + P] additive attention mask
     text_mask: Tensor  # [B, T] 1 for real text tokens
     n_text: int
     pool_weights: Tensor  # [B, T + 1 + P, 1] 1 / (real tokens) on real tokens, 0 on padding
+    bias: LayerBias = field(default_factory=dict)  # relative attention biases, [B, ...] each
     layer: int = 0
+
+    def select(self, keep: Tensor) -> None:
+        """Keep only the samples at `keep` ([B'] indices), in that order."""
+        self.hidden, self.mask = self.hidden[keep], self.mask[keep]
+        self.text_mask, self.pool_weights = self.text_mask[keep], self.pool_weights[keep]
+        self.bias = _rows(self.bias, keep)
 
 
 # -- 3. the model ----------------------------------------------------------------------------
@@ -334,23 +361,40 @@ class MultiExitLayoutLMv3(nn.Module):
         return ExitStep(name, self.heads["classifier"](state), gate=gate, features=state)
 
     # -- the vision stream --------------------------------------------------------------------
+    def start_vision(self, image_tokens: Tensor) -> tuple[VisionState, list[ExitStep]]:
+        """The vision stream before its first layer, and the image embedding's exit.
+        image_tokens: embed_image() output, [B, 1 + P, d]."""
+        hidden = self.backbone.dropout(self.backbone.LayerNorm(image_tokens))
+        steps = []
+        if "vision_avg" in self.config.embedding_exits:
+            steps.append(self._head("emb.vision_avg", hidden[:, 1:].mean(1)))
+        b, n = hidden.shape[:2]
+        bias = self._bias(self._visual_bbox(b), torch.arange(n, device=hidden.device).expand(b, n))
+        return VisionState(hidden, bias), steps
+
+    def vision_layers(self, state: VisionState) -> Iterator[ExitStep]:
+        """Advance the vision stream layer by layer, yielding each vision exit as it is reached
+        (no layer past the last vision exit)."""
+        c = self.config
+        while state.layer < max(c.vision_layers, default=0):
+            i = state.layer
+            previous = state.hidden
+            state.hidden = self.run_layer(i, state.hidden, None, state.bias)
+            state.layer += 1
+            if state.layer in c.vision_layers:
+                key = f"vision_{state.layer}"
+                hidden = state.hidden
+                readout = self.readouts[key](hidden) if key in self.readouts else hidden.mean(1)
+                step = self._head(f"vision.{state.layer}", readout)
+                step.image_similarity = _cosine(hidden[:, 1:], previous[:, 1:]) if i else None
+                yield step
+
     def vision_steps(self, image_tokens: Tensor) -> Iterator[ExitStep]:
         """Run the image alone through the layers, yielding each vision exit as it is reached.
         image_tokens: embed_image() output, [B, 1 + P, d]."""
-        c = self.config
-        hidden = self.backbone.dropout(self.backbone.LayerNorm(image_tokens))
-        if "vision_avg" in c.embedding_exits:
-            yield self._head("emb.vision_avg", hidden[:, 1:].mean(1))
-        b, n = hidden.shape[:2]
-        bias = self._bias(self._visual_bbox(b), torch.arange(n, device=hidden.device).expand(b, n))
-        for i in range(max(c.vision_layers, default=0)):
-            previous, hidden = hidden, self.run_layer(i, hidden, None, bias)
-            if i + 1 in c.vision_layers:
-                key = f"vision_{i + 1}"
-                readout = self.readouts[key](hidden) if key in self.readouts else hidden.mean(1)
-                step = self._head(f"vision.{i + 1}", readout)
-                step.image_similarity = _cosine(hidden[:, 1:], previous[:, 1:]) if i else None
-                yield step
+        state, first = self.start_vision(image_tokens)
+        yield from first
+        yield from self.vision_layers(state)
 
     def _visual_bbox(self, batch: int) -> Tensor | None:
         vb = getattr(self.backbone, "visual_bbox", None)
@@ -378,24 +422,23 @@ class MultiExitLayoutLMv3(nn.Module):
         mask = (1.0 - full[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
         weights = full.to(hidden.dtype).unsqueeze(-1)
         weights = weights / weights.sum(1, keepdim=True)
-        return MultimodalState(hidden, mask, attention_mask, text.shape[1], weights), steps
-
-    def multimodal_steps(
-        self, state: MultimodalState, bbox: Tensor | None = None
-    ) -> Iterator[ExitStep]:
-        """Advance the multimodal stream layer by layer, yielding each mm exit as it is reached."""
-        c = self.config
-        b, n = state.hidden.shape[:2]
+        b, n = hidden.shape[:2]
         bias: LayerBias = {}
         if c.relative_attention:
-            assert bbox is not None, "relative attention needs the text boxes"
-            positions = torch.cat([torch.arange(state.n_text), torch.arange(n - state.n_text)])
+            n_text = text.shape[1]
+            positions = torch.cat([torch.arange(n_text), torch.arange(n - n_text)])
             full_bbox = torch.cat([bbox, self._visual_bbox(b)], 1)  # type: ignore[list-item]
-            bias = self._bias(full_bbox, positions.to(state.hidden.device).expand(b, n))
+            bias = self._bias(full_bbox, positions.to(hidden.device).expand(b, n))
+        state = MultimodalState(hidden, mask, attention_mask, text.shape[1], weights, bias)
+        return state, steps
+
+    def multimodal_steps(self, state: MultimodalState) -> Iterator[ExitStep]:
+        """Advance the multimodal stream layer by layer, yielding each mm exit as it is reached."""
+        c = self.config
         while state.layer < c.num_layers:
             i = state.layer
             previous = state.hidden
-            state.hidden = self.run_layer(i, state.hidden, state.mask, bias)
+            state.hidden = self.run_layer(i, state.hidden, state.mask, state.bias)
             state.layer += 1
             if state.layer in c.mm_layers:
                 step = self._head(f"mm.{state.layer}", _pool(state.hidden, state.pool_weights))
@@ -418,7 +461,7 @@ class MultiExitLayoutLMv3(nn.Module):
         for step in self.vision_steps(image_tokens):
             out.steps[step.name] = step
         state, steps = self.start_multimodal(image_tokens, input_ids, bbox, attention_mask)
-        for step in [*steps, *self.multimodal_steps(state, bbox)]:
+        for step in [*steps, *self.multimodal_steps(state)]:
             out.steps[step.name] = step
         return out
 

@@ -19,6 +19,10 @@ Scores (each of them tried by `python -m models.ood_eval`, reports/ood/):
 - ``mahalanobis_path``: the same distance averaged over every exit the page met up to the
   answering one (each over its fit pages' median distance), all of which the cascade computed
   anyway: a page answered late was looked at by more exits.
+- ``mahalanobis_contrast``: as ``mahalanobis_path``, and a page nearer to the out-of-scope
+  training pages' mean (models.ood_features negatives: code printouts, which lie among the
+  classes) than to any class is pushed out by the difference; a page far from both is scored as
+  ``mahalanobis_path`` scores it.
 """
 
 from __future__ import annotations
@@ -76,7 +80,8 @@ SCORES: dict[str, Score] = {
 }
 
 
-FEATURE_SCORES = ("mahalanobis", "mahalanobis_path")  # need FeatureStats
+FEATURE_SCORES = ("mahalanobis", "mahalanobis_path", "mahalanobis_contrast")  # FeatureStats
+CONTRAST = "mahalanobis_contrast"  # needs statistics fit with negatives
 KINDS = (*SCORES, *FEATURE_SCORES)
 
 
@@ -106,7 +111,14 @@ def score(
     # Every exit the page met says how far it is, each over its own fit pages' median: a
     # page that answers late has been looked at by more exits, and one of them may see it.
     met = list(steps) or [view]
-    return -sum(float(stats.distance(v.name, _features(v), True)[0]) for v in met) / len(met)
+    total = 0.0
+    for v in met:
+        inside = float(stats.distance(v.name, _features(v), True)[0])
+        if kind == CONTRAST:
+            outside = float(stats.negative_distance(v.name, _features(v))[0])
+            inside += max(0.0, inside - outside)
+        total += inside
+    return -total / len(met)
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ class Abstainer:
             raise ValueError(f"unknown OOD score {self.kind!r}; choose one of {sorted(KINDS)}")
         if self.kind in FEATURE_SCORES and self.stats is None:
             raise ValueError(f"the {self.kind} score needs feature statistics")
+        if self.kind == CONTRAST and not (self.stats and self.stats.has_negatives):
+            raise ValueError(f"the {self.kind} score needs statistics fit with negatives")
         if not math.isfinite(self.threshold):
             raise ValueError(f"threshold must be finite, not {self.threshold}")
 

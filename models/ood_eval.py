@@ -32,12 +32,20 @@ from tqdm import tqdm
 from models.card import Abstention, Card
 from models.checkpoint import load_checkpoint
 from models.collect import ExitOutputs, collect, val_pages
-from models.data import ocr as ocr_cli
-from models.data.labels import CLASSES
-from models.dataset import Roots, list_pages, model_pages
+from models.dataset import Roots, list_pages
 from models.multiexit import MultiExitLayoutLMv3
-from models.ood import FEATURE_SCORES, KINDS, abstained, auroc, score, threshold_at
+from models.ood import CONTRAST, FEATURE_SCORES, KINDS, abstained, auroc, score, threshold_at
 from models.ood_features import STATS, FeatureStats
+from models.ood_fit import (
+    FIT_DATA,
+    FIT_PER_CLASS,
+    NEGATIVES,
+    OLD_FIT_PER_CLASS,
+    SEP,
+    ensure_ocr,
+    fit_features,
+    link_view,
+)
 from models.operating_points import band_filled
 from models.policies import Policy, StepView, first_exit, vision_exits_to_run
 from models.report_ood import write_readme
@@ -45,7 +53,6 @@ from models.traces import Trace, build_traces
 
 log = logging.getLogger("docexit.ood_eval")
 THRESHOLD_DATA = [Path("data/realcal"), Path("data/corpus2/val")]
-FIT_DATA = [Path("data/realtrain"), Path("data/corpus2/train")]  # training pages only
 
 
 @dataclass
@@ -54,33 +61,9 @@ class Folders:
     outofscope: Path
     threshold: list[Path]  # in-class validation pages the threshold is set on
     fit: list[Path]  # training pages the feature statistics are fit on
-    fit_per_class: int
+    fit_per_class: list[int]  # at most this many pages a class, one per `fit` folder
+    negatives: Path | None = None  # out-of-scope training pages (never the measured folder)
     stats: Path | None = None  # statistics fit earlier on `fit` (the weights unchanged): reused
-
-
-SEP = "--"  # out-of-scope view pages are named <kind>--<id>.png
-
-
-def link_view(src: Path, dst: Path, flat: bool) -> Path:
-    """`dst` holding links to the pages of `src` and their stored OCR. flat: src is
-    <kind>/<id>.png (not class folders); the view puts every page in one class folder (the
-    loaders read class folders; the label is not used) and keeps the kind in the name."""
-    for png in sorted(src.glob("*/*.png")):
-        folder = dst / (CLASSES[0] if flat else png.parent.name)
-        name = f"{png.parent.name}{SEP}{png.stem}" if flat else png.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in png.parent.glob(f"{png.stem}.*"):
-            link = folder / f"{name}{f.name[len(png.stem) :]}"
-            if not link.exists():
-                link.symlink_to(f.resolve())
-    return dst
-
-
-def ensure_ocr(folder: Path, band: float | None, workers: int) -> None:
-    """Tesseract over the pages that lack stored OCR (resumable; done pages are skipped)."""
-    ocr_cli.main(["--data", str(folder), "--workers", str(workers)])
-    if band is not None:
-        ocr_cli.main(["--data", str(folder), "--workers", str(workers), "--band", str(band)])
 
 
 def traces_with_features(model: MultiExitLayoutLMv3, card: Card, data: Roots) -> list[Trace]:
@@ -112,14 +95,6 @@ def answers(
     return met, [p.name for p, _ in list_pages(data)]
 
 
-def fit_features(model: MultiExitLayoutLMv3, data: Roots, per_class: int) -> FeatureStats:
-    """models.ood_features' statistics from training pages' whole-page words (at most
-    `per_class` pages a class and folder), every exit."""
-    pages = model_pages(data, model.config, ocr_mix=1.0, per_class=per_class)
-    out = collect(model, pages, features=True)
-    return FeatureStats.fit(out.features, out.labels)
-
-
 def evaluate(
     checkpoint: Path,
     data: Folders,
@@ -140,7 +115,7 @@ def evaluate(
     if data.stats is not None:
         stats = FeatureStats.load(data.stats)
     else:
-        stats = fit_features(model, data.fit, data.fit_per_class)
+        stats = fit_features(model, data.fit, data.fit_per_class, workers, data.negatives, work)
     steps.update()
     sets = {}
     for name, roots in (("threshold", data.threshold), ("realval", real_view), ("oos", oos_view)):
@@ -148,11 +123,12 @@ def evaluate(
         steps.update()
     steps.close()
     temps = card.temperatures
+    kinds = [k for k in KINDS if k != CONTRAST or stats.has_negatives]
     scored = {
         kind: {
             n: [score(kind, m[-1], temps, stats, m) for m in met] for n, (met, _) in sets.items()
         }
-        for kind in KINDS
+        for kind in kinds
     }
     oos_kinds = [n.split(SEP)[0] for n in sets["oos"][1]]
     report: dict[str, Any] = {
@@ -170,6 +146,7 @@ def evaluate(
             "outofscope": str(data.outofscope),
             "features_fit": [str(p) for p in data.fit],
             "features_fit_per_class": data.fit_per_class,
+            "features_negatives": None if data.negatives is None else str(data.negatives),
         },
         "abstain_target": abstain,
         "scores": {},
@@ -212,7 +189,11 @@ def reused_stats(checkpoint: Path, data: Folders) -> Folders:
         raise SystemExit(f"{checkpoint}: the card records no feature statistics to reuse")
     FeatureStats.load(checkpoint / STATS, recorded.features_sha256)  # refuses a mismatch
     fit = [Path(p) for p in recorded.features_data]
-    return dataclasses.replace(data, fit=fit, stats=checkpoint / STATS)
+    caps = recorded.features_per_class or [OLD_FIT_PER_CLASS] * len(fit)
+    negatives = None if recorded.features_negatives is None else Path(recorded.features_negatives)
+    return dataclasses.replace(
+        data, fit=fit, fit_per_class=caps, negatives=negatives, stats=checkpoint / STATS
+    )
 
 
 def abstention(report: dict[str, Any], features_sha256: str | None) -> Abstention:
@@ -220,6 +201,8 @@ def abstention(report: dict[str, Any], features_sha256: str | None) -> Abstentio
     return Abstention(
         features_sha256=features_sha256,
         features_data=report["data"]["features_fit"] if features_sha256 else [],
+        features_per_class=report["data"]["features_fit_per_class"] if features_sha256 else [],
+        features_negatives=report["data"]["features_negatives"] if features_sha256 else None,
         score=report["chosen"],
         threshold=chosen["threshold"],
         data=report["data"]["threshold"],
@@ -242,10 +225,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threshold-data", type=Path, nargs="+", default=THRESHOLD_DATA)
     parser.add_argument("--fit-data", type=Path, nargs="+", default=FIT_DATA)
     parser.add_argument(
-        "--fit-per-class", type=int, default=40, help="training pages a class and folder"
+        "--fit-per-class",
+        type=int,
+        nargs="+",
+        default=FIT_PER_CLASS,
+        help="training pages a class, one number per --fit-data folder (or one for all)",
     )
     parser.add_argument(
         "--abstain", type=float, default=0.02, help="share of threshold pages abstained on"
+    )
+    parser.add_argument(
+        "--negatives",
+        type=Path,
+        default=NEGATIVES,
+        help="out-of-scope training pages for the contrast score (make ood-negatives); "
+        "skipped where the folder is absent",
     )
     parser.add_argument("--work", type=Path, default=Path("build/ood"))
     parser.add_argument("--out", type=Path, default=Path("reports/ood"))
@@ -259,8 +253,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    caps = args.fit_per_class
+    if len(caps) == 1:
+        caps = caps * len(args.fit_data)
+    if len(caps) != len(args.fit_data):
+        parser.error(f"--fit-per-class: {len(caps)} numbers for {len(args.fit_data)} folders")
+    negatives = args.negatives if args.negatives.is_dir() else None
+    if negatives is None:
+        log.info("no %s: the contrast score is not tried", args.negatives)
     data = Folders(
-        args.realval, args.outofscope, args.threshold_data, args.fit_data, args.fit_per_class
+        args.realval, args.outofscope, args.threshold_data, args.fit_data, caps, negatives
     )
     if args.reuse_stats:
         data = reused_stats(args.checkpoint, data)

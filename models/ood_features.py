@@ -25,6 +25,7 @@ from torch import Tensor
 
 STATS = "ood_features.safetensors"  # beside the checkpoint's weights
 PARTS = ("means", "basis", "variances", "residual", "scale")
+NEGATIVES = "negatives"  # optional part: the mean of out-of-scope training pages
 
 
 @dataclass
@@ -34,10 +35,13 @@ class ExitGaussians:
     variances: Tensor  # [r], the scatter's variance along each
     residual: Tensor  # [] mean variance off the basis
     scale: Tensor  # [] the fit pages' median distance: puts every exit on one scale
+    negatives: Tensor | None = None  # [1, d] mean of out-of-scope training pages, if fit
 
-    def distance(self, features: Tensor) -> Tensor:
-        """[N, d] -> [N]: squared distance to the nearest class mean."""
-        diff = features[:, None, :] - self.means[None]  # [N, C, d]
+    def distance(self, features: Tensor, means: Tensor | None = None) -> Tensor:
+        """[N, d] -> [N]: squared distance to the nearest class mean (or of `means`), in the
+        metric of the classes' shared scatter."""
+        means = self.means if means is None else means
+        diff = features[:, None, :] - means[None]  # [N, C, d]
         along = diff @ self.basis  # [N, C, r]
         inside = (along**2 / self.variances).sum(-1)
         off = (diff**2).sum(-1) - (along**2).sum(-1)
@@ -74,8 +78,23 @@ class FeatureStats:
         self.exits = exits
 
     @classmethod
-    def fit(cls, features: dict[str, Tensor], labels: Tensor, rank: int = 64) -> FeatureStats:
-        return cls({name: fit_exit(f, labels, rank) for name, f in features.items()})
+    def fit(
+        cls,
+        features: dict[str, Tensor],
+        labels: Tensor,
+        rank: int = 64,
+        negatives: dict[str, Tensor] | None = None,
+    ) -> FeatureStats:
+        """`negatives`: each exit's pooled states of out-of-scope training pages, kept as their
+        mean (the classes' scatter is their metric too)."""
+        exits = {name: fit_exit(f, labels, rank) for name, f in features.items()}
+        for name, f in (negatives or {}).items():
+            exits[name].negatives = f.double().mean(0, keepdim=True).float()
+        return cls(exits)
+
+    @property
+    def has_negatives(self) -> bool:
+        return all(g.negatives is not None for g in self.exits.values())
 
     def distance(self, exit: str, features: Tensor, relative: bool = False) -> Tensor:
         """Squared distances to the nearest class at `exit`; relative: over the fit pages'
@@ -86,6 +105,14 @@ class FeatureStats:
         d = g.distance(features.float())
         return d / g.scale if relative else d
 
+    def negative_distance(self, exit: str, features: Tensor) -> Tensor:
+        """Squared distances to the out-of-scope training pages' mean at `exit`, over the fit
+        pages' median distance there (as distance(relative=True))."""
+        g = self.exits[exit]
+        if g.negatives is None:
+            raise ValueError(f"no out-of-scope statistics at exit {exit}: fit without negatives")
+        return g.distance(features.float(), g.negatives) / g.scale
+
     def save(self, path: Path) -> str:
         """Write the statistics; their SHA-256, for the card."""
         tensors = {
@@ -93,6 +120,9 @@ class FeatureStats:
             for name, g in self.exits.items()
             for part in PARTS
         }
+        for name, g in self.exits.items():
+            if g.negatives is not None:
+                tensors[f"{name}/{NEGATIVES}"] = g.negatives.contiguous()
         save_file(tensors, str(path))
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -102,4 +132,9 @@ class FeatureStats:
             raise ValueError(f"{path} does not match the SHA-256 the card records")
         tensors = load_file(str(path))
         names = sorted({key.rsplit("/", 1)[0] for key in tensors})
-        return cls({n: ExitGaussians(*(tensors[f"{n}/{p}"] for p in PARTS)) for n in names})
+        exits = {}
+        for n in names:
+            means, basis, variances, residual, scale = (tensors[f"{n}/{p}"] for p in PARTS)
+            negatives = tensors.get(f"{n}/{NEGATIVES}")
+            exits[n] = ExitGaussians(means, basis, variances, residual, scale, negatives)
+        return cls(exits)

@@ -10,7 +10,7 @@ the offline traces follow too; every step the model yields is checked against it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +18,12 @@ import torch
 from PIL import Image
 
 from models.bands import OcrFn, Words, band_cut, ocr_band
+from models.batched import Kind, Lane, PassRunner, Stopped, run_pass
+from models.batched import PlanMismatchError as PlanMismatchError  # where callers look for it
 from models.card import DEFAULT_BAND, Card
 from models.inputs import TextInputs, encode_words, image_tensor
 from models.multiexit import ExitStep, MultiExitLayoutLMv3
-from models.plan import EMBED, OCR_BAND, OCR_PAGE, Exit, Stage
+from models.plan import OCR_BAND, OCR_PAGE, Exit, Stage
 from models.policies import Policy, StepView, vision_exits_to_run
 
 CanRun = Callable[[str], bool]  # stage name -> may it start?
@@ -51,21 +53,12 @@ class Prediction:
         return self.timings.get("vision", 0.0) + self.timings.get("multimodal", 0.0)
 
 
-class _Stop(Exception):
-    """can_run refused the next stage."""
-
-
-class PlanMismatchError(RuntimeError):
-    """The model yielded an exit other than the one its plan says comes next: timings, deadline
-    checks and band layers would land on the wrong exits."""
-
-
 @dataclass
-class _Request:
+class PageRun:
     """One classify call's state."""
 
     image: Image.Image
-    tokens: torch.Tensor  # the image embedding, shared by both streams
+    tokens: torch.Tensor | None  # the image embedding, shared by both streams, once computed
     policy: Policy | None
     can_run: CanRun | None
     on_stage: OnStage | None
@@ -79,7 +72,7 @@ class _Request:
     def check(self, stage: str) -> None:
         # Full depth ignores deadlines; and with nothing said yet there is nothing to answer.
         if self.policy is not None and self.can_run and self.steps and not self.can_run(stage):
-            raise _Stop(stage)
+            raise Stopped(stage)
 
     def timed(self, stage: str, bucket: str, fn: Callable[..., Any], *args: Any) -> Any:
         self.check(stage)
@@ -93,9 +86,10 @@ class _Request:
 
 
 class Cascade:
-    """A model with one temperature per exit, run one page at a time (batch 1, as early exits
-    are decided per page). band: the share of the page height OCR'd first (None: whole pages
-    in one OCR call)."""
+    """A model with one temperature per exit, deciding each page's exits on its own. band: the
+    share of the page height OCR'd first (None: whole pages in one OCR call). passes: what runs
+    a page's encoder passes (models.batched): alone by default, or a batcher that lets pages
+    share them (service.batcher)."""
 
     def __init__(
         self,
@@ -103,26 +97,41 @@ class Cascade:
         temperatures: dict[str, float] | None = None,
         band: float | None = DEFAULT_BAND,
         device: str = "cpu",
+        passes: PassRunner = run_pass,
+        dtype: torch.dtype | None = None,
     ) -> None:
         self.model = model.eval()
+        self.passes = passes
+        self.dtype = dtype  # autocast to it (bfloat16, float16); None: the weights' own
         self.device = torch.device(device)
         self.temperatures = dict(temperatures or {})
         self.plan = model.config.plan
         self.band = band
 
     @classmethod
-    def from_card(cls, model: MultiExitLayoutLMv3, card: Card, device: str = "cpu") -> Cascade:
+    def from_card(
+        cls,
+        model: MultiExitLayoutLMv3,
+        card: Card,
+        device: str = "cpu",
+        dtype: torch.dtype | None = None,
+    ) -> Cascade:
         """The cascade a checkpoint describes: its temperatures and its OCR band."""
-        return cls(model, card.temperatures, card.ocr_band, device)
+        return cls(model, card.temperatures, card.ocr_band, device, dtype=dtype)
 
-    def view(self, step: ExitStep) -> StepView:
+    def alone(self) -> Cascade:
+        """The same cascade running its pages alone (not through a batcher)."""
+        return Cascade(self.model, self.temperatures, self.band, str(self.device), dtype=self.dtype)
+
+    def view(self, step: ExitStep, row: int = 0) -> StepView:
+        """Page `row` of the batch at one exit, as the policies see it."""
         t = self.temperatures.get(step.name, 1.0)
-        probs = torch.softmax(step.logits[0].float() / t, -1)
+        probs = torch.softmax(step.logits[row].float() / t, -1)
 
         def scalar(x: torch.Tensor | None) -> float | None:
-            return None if x is None else float(x[0])
+            return None if x is None else float(x[row])
 
-        gate = None if step.gate is None else float(torch.sigmoid(step.gate[0]))
+        gate = None if step.gate is None else float(torch.sigmoid(step.gate[row]))
         return StepView(
             step.name,
             tuple(probs.tolist()),
@@ -130,8 +139,8 @@ class Cascade:
             gate,
             scalar(step.image_similarity),
             scalar(step.text_similarity),
-            tuple(step.logits[0].float().tolist()),
-            None if step.features is None else tuple(step.features[0].float().tolist()),
+            tuple(step.logits[row].float().tolist()),
+            None if step.features is None else tuple(step.features[row].float().tolist()),
         )
 
     @torch.inference_mode()
@@ -153,27 +162,58 @@ class Cascade:
         if words is None and ocr is None:
             raise ValueError("no OCR engine and no words: the multimodal stage needs text")
         c = self.model.config
-        t = time.perf_counter()
-        pixels = (
-            image_tensor(image, c.image_size, c.pixels, c.page_fit).unsqueeze(0).to(self.device)
-        )
-        req = _Request(image, self.model.embed_image(pixels), policy, can_run, on_stage, start=t)
-        req.timings["vision"] = time.perf_counter() - t
-        if on_stage is not None:
-            on_stage(EMBED, req.timings["vision"])
+        req = PageRun(image, None, policy, can_run, on_stage)
+        pixels = image_tensor(image, c.image_size, c.pixels, c.page_fit)
+        req.timings["vision"] = time.perf_counter() - req.start  # the pass adds the embedding
         try:
-            return self._run(req, ocr, words)
-        except _Stop:
+            return self._run(req, pixels, ocr, words)
+        except Stopped:
             best = max(req.steps, key=lambda s: s.confidence)  # calibrated: comparable
-            return self._answer(req, best, deadline_hit=True)
+            return self.answer(req, best, deadline_hit=True)
 
-    def _run(self, req: _Request, ocr: OcrFn | None, words: Words | None) -> Prediction:
-        if req.policy is not None:
-            names = vision_exits_to_run(req.policy, [e.name for e in self.plan.vision])
-            exits = self.plan.vision[: len(names)]  # no layer that leads nowhere
-            answer = self._stream(req, exits, self.model.vision_steps(req.tokens), "vision")
-            if answer is not None:
-                return answer
+    def _vision_exits(self, policy: Policy | None) -> Sequence[Exit]:
+        if policy is None:
+            return ()  # full depth: the image embedding alone
+        names = vision_exits_to_run(policy, [e.name for e in self.plan.vision])
+        return self.plan.vision[: len(names)]  # no layer that leads nowhere
+
+    @torch.inference_mode()
+    def classify_together(
+        self, pages: Sequence[tuple[Image.Image, Words]], policy: Policy | None = None
+    ) -> list[Prediction]:
+        """Pages that bring their own words (no OCR, no deadline), in lockstep: one vision pass
+        for all, then one multimodal pass for the undecided; what a batcher gives pages that
+        arrive together, with no thread per page (benchmarks, offline runs)."""
+        c = self.model.config
+        runs = [PageRun(image, None, policy, None, None) for image, _ in pages]
+        exits = self._vision_exits(policy)
+        lanes = [
+            Lane(run, exits, pixels=image_tensor(run.image, c.image_size, c.pixels, c.page_fit))
+            for run in runs
+        ]
+        self.passes(self, "vision", lanes)
+        texts = [
+            Lane(lane.run, self.plan.multimodal, text=self._encode(lane.run, words), final=True)
+            for lane, (_, words) in zip(lanes, pages, strict=True)
+            if lane.answer is None
+        ]
+        if texts:
+            self.passes(self, "multimodal", texts)
+        answers = {id(lane.run): lane.answer for lane in (*lanes, *texts) if lane.answer}
+        return [answers[id(run)] for run in runs]
+
+    def _pass(self, kind: Kind, lane: Lane) -> Prediction | None:
+        self.passes(self, kind, [lane])
+        if lane.stopped:
+            raise Stopped
+        return lane.answer
+
+    def _run(
+        self, req: PageRun, pixels: torch.Tensor, ocr: OcrFn | None, words: Words | None
+    ) -> Prediction:
+        answer = self._pass("vision", Lane(req, self._vision_exits(req.policy), pixels=pixels))
+        if answer is not None:
+            return answer
         if words is not None:
             return self._last_pass(req, self._encode(req, words))
         assert ocr is not None
@@ -193,11 +233,11 @@ class Cascade:
         page = self._ocr(req, OCR_PAGE, ocr, 0, req.image.height)
         return self._last_pass(req, self._encode(req, page))
 
-    def _encode(self, req: _Request, words: Words) -> TextInputs:
+    def _encode(self, req: PageRun, words: Words) -> TextInputs:
         c = self.model.config
         return encode_words(words[0], words[1], req.image.size, c.max_text_tokens, c.page_fit)
 
-    def _ocr(self, req: _Request, stage: str, ocr: OcrFn, top: int, bottom: int) -> Words:
+    def _ocr(self, req: PageRun, stage: str, ocr: OcrFn, top: int, bottom: int) -> Words:
         if stage == OCR_PAGE:  # the whole page, in one call
             words: Words = req.timed(stage, "ocr", ocr, req.image)
         else:
@@ -205,54 +245,20 @@ class Cascade:
         req.ocr_calls += 1
         return words
 
-    def _last_pass(self, req: _Request, text: TextInputs) -> Prediction:
+    def _last_pass(self, req: PageRun, text: TextInputs) -> Prediction:
         answer = self._multimodal(req, text, self.plan.multimodal, last=True)
         assert answer is not None  # the last pass always answers, at the final exit at the latest
         return answer
 
     def _multimodal(
-        self, req: _Request, text: TextInputs, exits: Sequence[Exit], *, last: bool = False
+        self, req: PageRun, text: TextInputs, exits: Sequence[Exit], *, last: bool = False
     ) -> Prediction | None:
         """One multimodal pass over `text`, meeting `exits` (the plan's first ones). The last
         pass answers at the final exit at the latest; a top-band pass returns None when none of
         its exits accepts."""
-        ids, bbox, mask = (
-            x.unsqueeze(0).to(self.device) for x in (text.input_ids, text.bbox, text.attention_mask)
-        )
+        return self._pass("multimodal", Lane(req, exits, text=text, final=last))
 
-        def steps() -> Iterator[ExitStep]:
-            # Embedding exits come out of start_multimodal together; layers run one per exit.
-            state, first = self.model.start_multimodal(req.tokens, ids, bbox, mask)
-            yield from first
-            yield from self.model.multimodal_steps(state, bbox)
-
-        return self._stream(req, exits, steps(), "multimodal", final=last)
-
-    def _stream(
-        self,
-        req: _Request,
-        exits: Sequence[Exit],
-        steps: Iterator[ExitStep],
-        bucket: str,
-        final: bool = False,
-    ) -> Prediction | None:
-        """Meet `exits` one at a time from the lazy `steps`; answer at the first the policy
-        accepts (or, with final, at the final exit)."""
-        for expected in exits:
-            step: ExitStep | None = req.timed(expected.name, bucket, next, steps, None)
-            if step is None or step.name != expected.name:
-                found = "no exit" if step is None else step.name
-                raise PlanMismatchError(
-                    f"the model gave {found} where its plan has {expected.name}"
-                )
-            view = self.view(step)
-            req.steps.append(view)
-            accept = req.policy is not None and req.policy.should_exit(view, req.steps[:-1])
-            if accept or (final and expected == self.plan.final):
-                return self._answer(req, view)
-        return None
-
-    def _answer(self, req: _Request, view: StepView, deadline_hit: bool = False) -> Prediction:
+    def answer(self, req: PageRun, view: StepView, deadline_hit: bool = False) -> Prediction:
         req.timings["total"] = time.perf_counter() - req.start
         return Prediction(
             view.prediction,

@@ -18,6 +18,7 @@ import torch
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.batched import Kind, OnBatch, PassStats
 from models.checkpoint import read_card
 from service import errors
 from service.admin_guard import AdminGuard
@@ -160,6 +161,18 @@ def _publisher(state: ServiceState) -> Callable[[], None]:
     return publish
 
 
+def _batch_metrics(state: ServiceState) -> OnBatch:
+    m = state.metrics
+
+    def observe(stream: Kind, stats: PassStats) -> None:
+        m.batch_pages.labels(stream=stream).observe(stats.pages)
+        run = stats.layer_rows
+        m.batch_layer_pages.labels(stream=stream, work="run").inc(run)
+        m.batch_layer_pages.labels(stream=stream, work="saved").inc(stats.full_rows - run)
+
+    return observe
+
+
 async def _load(state: ServiceState, loader: Loader) -> None:
     settings = state.settings
     try:
@@ -167,7 +180,13 @@ async def _load(state: ServiceState, loader: Loader) -> None:
         engine = await asyncio.to_thread(loader, settings)
         if engine.device == "cpu":
             # The pool runs one page per core: one torch thread each avoids oversubscription.
-            torch.set_num_threads(max(1, usable_cores() // settings.workers))
+            # Batched, the encoder runs on the batcher's one thread, which gets every core.
+            batched = engine.batcher is not None
+            torch.set_num_threads(
+                usable_cores() if batched else max(1, usable_cores() // settings.workers)
+            )
+        if engine.batcher is not None:
+            engine.batcher.on_batch = _batch_metrics(state)
         if isinstance(engine.ocr, CachedOcr):  # forged cache entries, counted as refused
             engine.ocr.on_reject = state.metrics.ocr_cache_rejected.inc
         state.detail = "warming up"
@@ -235,7 +254,10 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
         lifespan=lifespan,
         responses=errors.responses(500),
     )
-    pool = WorkQueue(settings.workers, settings.queue_size, settings.retry_after_s)
+    # Batched, a page's thread mostly waits (for OCR slots, for its batch): a batch can only
+    # fill if that many pages are in flight.
+    threads = max(settings.workers, settings.max_batch)
+    pool = WorkQueue(threads, settings.queue_size, settings.retry_after_s)
     state = ServiceState(
         settings=settings,
         card=card,

@@ -4,6 +4,7 @@ cascade, latency model, OCR; and the blocking work of one request, run in a work
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from models.batched import Batcher
 from models.card import Card
 from models.checkpoint import library_differences, load_checkpoint
 from models.ocr import OcrEngine
@@ -62,6 +64,22 @@ class _NoExit:
 WARM_UP: Policy = _NoExit()
 
 
+class SlottedOcr:
+    """OCR through a fixed number of slots, one per core: with batching, more pages are in
+    flight than there are cores, and Tesseract processes beyond them would only queue for CPU."""
+
+    def __init__(self, ocr: OcrFn, slots: threading.BoundedSemaphore) -> None:
+        self.ocr, self.slots = ocr, slots
+
+    @property
+    def last_call_cached(self) -> bool:  # read by service.deadline through RecordingOcr
+        return bool(getattr(self.ocr, "last_call_cached", False))
+
+    def __call__(self, image: Image.Image) -> Words:
+        with self.slots:
+            return self.ocr(image)
+
+
 @dataclass
 class Result:
     page: Page
@@ -97,6 +115,13 @@ class Engine:
         self.pdf = PdfSandbox(
             settings.workers, settings.pdf_timeout_s, settings.pdf_memory_mb * 2**20
         )
+        # With batching, pages share encoder passes on the batcher's thread while their own
+        # threads decode and OCR them (service.pool sizes the threads for it).
+        self.ocr_slots = threading.BoundedSemaphore(settings.workers)
+        self.batcher: Batcher | None = None
+        if settings.max_batch > 1:
+            self.batcher = Batcher(settings.max_batch, settings.max_wait_ms / 1000)
+            cascade.passes = self.batcher
 
     @classmethod
     def load(cls, settings: Settings, ocr_engine: OcrEngine | None = None) -> Engine:
@@ -118,11 +143,15 @@ class Engine:
         # build), and the test suite fails on any difference for the locked environment.
         for difference in library_differences(card.libraries):
             log.warning("checkpoint %s: %s", settings.checkpoint, difference)
-        return cls(Cascade.from_card(model, card, device), card, ocr, settings, device)
+        dtype = None if settings.precision == "float32" else getattr(torch, settings.precision)
+        cascade = Cascade.from_card(model, card, device, dtype)
+        return cls(cascade, card, ocr, settings, device)
 
     def close(self) -> None:
-        """Stops the PDF processes; the server is shutting down."""
+        """Stops the PDF processes and the batcher; the server is shutting down."""
         self.pdf.close()
+        if self.batcher is not None:
+            self.batcher.close()
 
     @property
     def name(self) -> str:
@@ -167,7 +196,7 @@ class Engine:
             words = parse_client_ocr(client_ocr, decoded.image.size, s.max_ocr_words)
         seconds = {"decode": time.perf_counter() - t, "queue": queue}
         self.latency.observe("decode", seconds["decode"])
-        ocr = None if self.ocr is None else RecordingOcr(self.ocr)
+        ocr = None if self.ocr is None else RecordingOcr(SlottedOcr(self.ocr, self.ocr_slots))
         outcome = anytime.run(
             self.cascade, decoded.image, choice.policy, deadline, self.latency, ocr, words
         )

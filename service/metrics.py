@@ -36,6 +36,8 @@ NAMES = (
     "docexit_shadow_total",
     "docexit_shadow_dropped_total",
     "docexit_certified_epsilon",
+    "docexit_batch_pages",
+    "docexit_batch_layer_pages_total",
 )
 
 
@@ -152,6 +154,20 @@ class Metrics:
             "docexit_out_of_distribution",
             "Pages the checkpoint's abstention (models.ood) scored out of distribution, whether "
             "or not the service abstained on them (DOCEXIT_ABSTAIN)",
+            registry=r,
+        )
+        self.batch_pages = Histogram(
+            "docexit_batch_pages",
+            "Pages sharing one encoder pass, by stream (batching on: DOCEXIT_MAX_BATCH > 1)",
+            ["stream"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+        self.batch_layer_pages = Counter(
+            "docexit_batch_layer_pages",
+            "Encoder layers times pages in batched passes: run, or saved by dropping pages that "
+            "had answered (a batch without it runs every page as deep as its deepest)",
+            ["stream", "work"],
             registry=r,
         )
         for reason in ("signature", "malformed", "version"):  # at 0 from the start, for alerts

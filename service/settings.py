@@ -114,6 +114,23 @@ class Settings(BaseSettings):
     queue_size: int = Field(
         default=16, ge=0, description="requests waiting for a worker thread before 503"
     )
+    precision: Literal["float32", "bfloat16", "float16"] = Field(
+        default="float32",
+        description="encoder arithmetic: bfloat16 or float16 autocast (a GPU's fast path)",
+    )
+    max_batch: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="pages that may share an encoder pass, each leaving at its own exit "
+        "(models.batched); 1: every page runs alone",
+    )
+    max_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=1000,
+        description="how long a batch waits for more pages after its first (with max_batch > 1)",
+    )
     retry_after_s: int = Field(default=1, ge=1)
     redis_url: str | None = Field(
         default=None,

@@ -239,7 +239,7 @@ class ShadowLane:
 
         engine = self.engine
         assert engine is not None
-        cascade = engine.cascade
+        cascade = engine.cascade.alone()  # never in a live batch, so it delays none
         ocr = None if job.words is not None else ReplayOcr(job.calls, engine.ocr)
         outcome = cascade.classify(
             job.image,

@@ -63,6 +63,7 @@ class Source:
 
 
 SOURCES = Path(__file__).with_name("outofscope_sources.json")
+NEGATIVES = Path(__file__).with_name("ood_negatives_sources.json")  # fit on, never measured on
 
 
 def catalogue(path: Path = SOURCES) -> list[Source]:
@@ -134,11 +135,13 @@ def record(source: Source, page: int, data: bytes, png: Path, out: Path) -> dict
     return entry
 
 
-def build(out: Path, cache: Path, progress: bool = True) -> list[dict[str, Any]]:
-    """Every catalogue page into out/<kind>/<id>.png (pages already there are kept), and
-    out/sources.json."""
+def build(
+    out: Path, cache: Path, progress: bool = True, sources: Path = SOURCES
+) -> list[dict[str, Any]]:
+    """Every page of the `sources` catalogue into out/<kind>/<id>.png (pages already there are
+    kept), and out/sources.json."""
     packages = Packages(cache)
-    jobs = [(s, p) for s in catalogue() for p in s.pages]
+    jobs = [(s, p) for s in catalogue(sources) for p in s.pages]
     records = []
     for source, page in tqdm(jobs, desc="outofscope", unit="page", disable=not progress):
         data = b"" if source.origin == "made" else packages.read(source)
@@ -151,11 +154,30 @@ def build(out: Path, cache: Path, progress: bool = True) -> list[dict[str, Any]]
     if len(set(ids)) != len(ids):
         raise RuntimeError("two catalogue pages share an id")
     (out / "sources.json").write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
-    write_readme(out, records)
+    write_readme(out, records, HEADERS.get(sources.name, HEADERS[SOURCES.name]))
     return records
 
 
-def write_readme(out: Path, records: list[dict[str, Any]]) -> None:
+HEADERS = {  # each catalogue's folder, what it is for
+    SOURCES.name: [
+        "# outofscope: pages that are none of the 16 classes (abstention is measured on them)",
+        "",
+        "Rebuild: `make outofscope` (`python -m models.data.outofscope --out data/outofscope`;",
+        "source list: `models/data/outofscope_sources.json`). Per-page provenance, licence,",
+        "rendering and SHA-256 are in `sources.json`. Never used for training or for setting",
+        "the abstention threshold.",
+    ],
+    NEGATIVES.name: [
+        "# ood_negatives: out-of-scope pages the abstention's feature statistics are fit on",
+        "",
+        "Rebuild: `make ood-negatives` (source list: `models/data/ood_negatives_sources.json`:",
+        "files of packages the measured folder, data/outofscope, takes nothing from). Per-page",
+        "provenance, licence, rendering and SHA-256 are in `sources.json`. Never measured on.",
+    ],
+}
+
+
+def write_readme(out: Path, records: list[dict[str, Any]], header: list[str]) -> None:
     """out/README.md: pages per kind, and per source package its licence and page count."""
     kinds: dict[str, int] = {}
     packages: dict[tuple[str, str, str, str, str], int] = {}
@@ -164,12 +186,7 @@ def write_readme(out: Path, records: list[dict[str, Any]]) -> None:
         key = (r["kind"], r["origin"], r["package"], r["version"], r["licence"])
         packages[key] = packages.get(key, 0) + 1
     lines = [
-        "# outofscope: pages that are none of the 16 classes (abstention is measured on them)",
-        "",
-        "Rebuild: `make outofscope` (`python -m models.data.outofscope --out data/outofscope`;",
-        "source list: `models/data/outofscope_sources.json`). Per-page provenance, licence,",
-        "rendering and SHA-256 are in `sources.json`. Never used for training or for setting",
-        "the abstention threshold.",
+        *header,
         "",
         "| kind | pages |",
         "| --- | --- |",
@@ -189,11 +206,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("data/outofscope"))
     parser.add_argument("--cache", type=Path, default=Path("build/outofscope-packages"))
+    parser.add_argument("--sources", type=Path, default=SOURCES, help="the catalogue")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("weasyprint", "fontTools"):  # a line per PDF step otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    records = build(args.out, args.cache)
+    records = build(args.out, args.cache, sources=args.sources)
     kinds: dict[str, int] = {}
     for r in records:
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1

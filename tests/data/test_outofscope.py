@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from models.data.outofscope import SOURCES, catalogue
+from models.data.outofscope import NEGATIVES, SOURCES, catalogue
 from tests.data.test_realval import reserved_hit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +56,20 @@ def test_coverage() -> None:
     kinds = Counter(p["kind"] for p in records())
     assert sum(kinds.values()) >= 100
     assert len(kinds) >= 7 and min(kinds.values()) >= 7
+
+
+def test_the_negatives_share_no_package_with_the_measured_folder() -> None:
+    """data/ood_negatives (fit on, never measured on): provenance as complete, no reserved
+    source, and nothing from a package the measured folder takes pages from."""
+    folder = ROOT / "data" / "ood_negatives"
+    pages = json.loads((folder / "sources.json").read_text())
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.glob("*/*.png")}
+    assert {p["file"] for p in pages} == on_disk and len(pages) >= 30
+    for p in pages:
+        assert all(p.get(k) for k in FIELDS) and p["origin"] == "wheel", p["id"]
+        assert reserved_hit(p) is None, p["id"]
+        png = folder / p["file"]
+        assert hashlib.sha256(png.read_bytes()).hexdigest() == p["sha256_png"], p["id"]
+    measured = {p["package"] for p in records()}
+    assert not measured & {p["package"] for p in pages}
+    assert {s.path for s in catalogue(NEGATIVES)} == {p["path"] for p in pages}

@@ -106,6 +106,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # Every answer shadowed, so the shadow rules and panels have pairs (tests/deploy/
         # test_shadow_live.py checks what they measure).
         "DOCEXIT_SHADOW_RATE": "1",
+        # Pages go through the batcher (alone, mostly), so the batching panels have data.
+        "DOCEXIT_MAX_BATCH": "2",
         "LOG_LEVEL": "WARNING",
     }
     for name in ("PROMETHEUS_MULTIPROC_DIR", "DOCEXIT_REDIS_URL", "DOCEXIT_LATENCY_BUDGET_MS"):

@@ -31,6 +31,7 @@ class Running:
     token: str
     logs: Path
     noshadow: str  # docexit with DOCEXIT_SHADOW_RATE=0
+    batched: str  # that, batching (DOCEXIT_MAX_BATCH)
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +53,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         servers.docexit(2, 16, token, logs),
         servers.baseline(2, logs),
         servers.docexit(2, 16, token, logs, "noshadow", {"DOCEXIT_SHADOW_RATE": "0"}),
+        servers.docexit(
+            2, 16, token, logs, "batched", {"DOCEXIT_SHADOW_RATE": "0", "DOCEXIT_MAX_BATCH": "4"}
+        ),
     ]
     try:
         for s in started:
             s.wait_ready(timeout_s=240)
-        yield Running(started[0].url, started[1].url, token, logs, started[2].url)
+        urls = [s.url for s in started]
+        yield Running(urls[0], urls[1], token, logs, urls[2], urls[3])
     finally:
         for s in started:
             s.stop()

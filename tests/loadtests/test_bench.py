@@ -50,7 +50,8 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
          "--classes", *CLASSES, "--ocr", "client", "--minutes", "0.2", "--rounds", "1",
          "--sweep-points", "3", "--policy-knobs", "1", "--no-progress",
          "--docexit-url", running.docexit, "--baseline-url", running.baseline,
-         "--noshadow-url", running.noshadow]
+         "--noshadow-url", running.noshadow, "--batched-url", running.batched,
+         "--max-batch", "4"]
     )  # fmt: skip
     path = bench.run(args)
     assert path == out / "report.md"
@@ -78,6 +79,10 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
     shadow = results["shadow"]  # a (lane on) and a0 (lane off) over the same pages
     assert shadow["a"]["answered"] == shadow["a0"]["answered"] == shadow["pages"] > 0
     assert shadow["p95_ratio"] > 0 and "## Shadow monitoring's cost" in text
+    batching = results["batching"]  # a0 (alone) and ab (batched) over the same pages
+    assert batching["a0"]["answered"] == batching["ab"]["answered"] == batching["pages"] > 0
+    assert batching["throughput_ratio"] > 0 and batching["max_batch"] == 4
+    assert "## Batching" in text and "up to 4 pages a pass" in text
     assert compare["b"]["mean_exit_layer"] == 6 == compare["c"]["mean_exit_layer"]
     for key in ("a", "b", "c"):
         assert compare[key]["answered"] == len(CLASSES)
@@ -93,6 +98,7 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
         "compare",
         "saturation",
         "shadow",
+        "batching",
         "floor",
         "sweep",
         "policies",

@@ -138,5 +138,5 @@ def test_layer_by_layer_equals_transformers_forward(tmp_path, relative: bool) ->
         state, _ = model.start_multimodal(
             image, batch["input_ids"], batch["bbox"], batch["attention_mask"]
         )
-        list(model.multimodal_steps(state, batch["bbox"]))
+        list(model.multimodal_steps(state))
     torch.testing.assert_close(state.hidden, expected, atol=1e-5, rtol=1e-4)

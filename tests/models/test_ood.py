@@ -11,7 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from models.collect import ExitOutputs
+from models import ood_fit
+from models.collect import ExitOutputs, collect
+from models.data.labels import CLASSES
+from models.dataset import model_pages
 from models.inputs import encode_words, image_tensor
 from models.multiexit import MultiExitLayoutLMv3
 from models.ood import SCORES, Abstainer, abstained, auroc, score, threshold_at
@@ -171,8 +174,102 @@ def test_feature_distance_is_small_for_training_like_states_and_large_off_them(
     assert path == pytest.approx(-float(relative.mean()), rel=1e-5)
 
 
+def test_the_contrast_score_pushes_out_pages_nearer_the_negatives_than_any_class(
+    tmp_path: Path,
+) -> None:
+    g = torch.Generator().manual_seed(1)
+    centres = torch.randn(3, 12, generator=g) * 4
+    labels = torch.arange(3).repeat_interleave(200)
+    states = centres[labels] + torch.randn(600, 12, generator=g)
+    code = centres[0] + 6.0  # out-of-scope training pages lie between the classes
+    negatives = code + 0.3 * torch.randn(40, 12, generator=g)
+    stats = FeatureStats.fit({"mm.3": states}, labels, rank=6, negatives={"mm.3": negatives})
+    assert stats.has_negatives
+
+    def view(x: torch.Tensor) -> StepView:
+        return StepView("mm.3", (1.0,), "multimodal", logits=(0.0,), features=tuple(x.tolist()))
+
+    in_class = view(centres[2] + 0.2 * torch.randn(12, generator=g))
+    like_code = view(code + 0.3 * torch.randn(12, generator=g))
+    far = view(-30.0 * torch.ones(12))  # far from the classes and the negatives alike
+    path, contrast = ("mahalanobis_path", "mahalanobis_contrast")
+    for v in (in_class, far):  # nearer a class than the negatives: scored as the path score
+        assert score(contrast, v, {}, stats, [v]) == pytest.approx(score(path, v, {}, stats, [v]))
+    inside = -score(path, like_code, {}, stats, [like_code])
+    outside = float(stats.negative_distance("mm.3", torch.tensor([like_code.features]))[0])
+    assert outside < inside  # nearer the negatives: pushed out by the difference
+    want = -(2 * inside - outside)
+    assert score(contrast, like_code, {}, stats, [like_code]) == pytest.approx(want, rel=1e-5)
+    # Saved and loaded with the statistics; without negatives the score is refused.
+    again = FeatureStats.load(tmp_path / "s.safetensors", stats.save(tmp_path / "s.safetensors"))
+    assert score(contrast, like_code, {}, again, [like_code]) == pytest.approx(want, rel=1e-5)
+    plain = FeatureStats.fit({"mm.3": states}, labels, rank=6)
+    with pytest.raises(ValueError, match="fit with negatives"):
+        Abstainer(contrast, 0.0, {}, plain)
+    with pytest.raises(ValueError, match="without negatives"):
+        score(contrast, like_code, {}, plain, [like_code])
+
+
 def test_live_and_traced_views_carry_the_pooled_state(model: MultiExitLayoutLMv3) -> None:
     page = Image.new("L", (64, 80), 200)
     pred = Cascade(model, band=None).classify(page, ocr=Ocr(), policy=GlobalThreshold(2.0))
     assert all(v.features is not None for v in pred.steps)
     assert len(pred.answer.features or ()) == model.config.hidden_size
+
+
+def test_feature_statistics_fit_each_folder_up_to_its_own_page_cap(
+    corpus: Path, model: MultiExitLayoutLMv3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tesseract is not what this checks: record the OCR asked for, read the pages' own words.
+    asked: list[list[str]] = []
+    monkeypatch.setattr(ood_fit.ocr_cli, "main", asked.append)
+    folders, caps = [corpus / "train", corpus / "val"], [2, 1]
+    stats = ood_fit.fit_features(model, folders, caps, workers=1)
+    assert asked == [
+        ["--data", str(f), "--workers", "1", "--per-class", str(c)]
+        for f, c in zip(folders, caps, strict=True)
+    ]
+    # The same statistics as a fit on exactly those pages: 2 a class from train, 1 from val.
+    parts = [
+        collect(
+            model,
+            model_pages(f, model.config, ocr_mix=1.0, per_class=c),
+            progress=False,
+            features=True,
+        )
+        for f, c in zip(folders, caps, strict=True)
+    ]
+    assert [len(p.labels) for p in parts] == [2 * len(CLASSES), len(CLASSES)]
+    want = FeatureStats.fit(
+        {n: torch.cat([p.features[n] for p in parts]) for n in parts[0].features},
+        torch.cat([p.labels for p in parts]),
+    )
+    for name, g in want.exits.items():
+        assert torch.allclose(stats.exits[name].means, g.means, atol=1e-5)
+        assert torch.allclose(stats.exits[name].scale, g.scale, rtol=1e-4)
+    with pytest.raises(ValueError, match="2 page caps for 1 fit folders"):
+        ood_fit.fit_features(model, folders[:1], caps, workers=1)
+
+
+def test_negatives_are_read_from_a_flat_folder_and_kept_as_their_mean(
+    corpus: Path, model: MultiExitLayoutLMv3, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    asked: list[list[str]] = []
+    monkeypatch.setattr(ood_fit.ocr_cli, "main", asked.append)
+    negatives = tmp_path / "negatives"  # <kind>/<id>.png, as make ood-negatives writes them
+    for png in sorted((corpus / "test").glob("*/*.png"))[:5]:
+        (negatives / "code").mkdir(parents=True, exist_ok=True)
+        for f in png.parent.glob(f"{png.stem}.*"):
+            (negatives / "code" / f.name).write_bytes(f.read_bytes())
+    stats = ood_fit.fit_features(
+        model, [corpus / "val"], [1], workers=1, negatives=negatives, work=tmp_path / "work"
+    )
+    assert ["--data", str(negatives), "--workers", "1"] in asked  # its OCR, where it lacks it
+    view = tmp_path / "work" / "views" / "negatives"
+    pages = model_pages(view, model.config, ocr_mix=1.0)
+    assert len(pages) == 5
+    out = collect(model, pages, progress=False, features=True)
+    assert stats.has_negatives
+    for name, g in stats.exits.items():
+        assert g.negatives is not None
+        assert torch.allclose(g.negatives[0], out.features[name].mean(0), atol=1e-5)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models.multiexit import ExitStep, MultiExitLayoutLMv3
+from models.multiexit import ExitStep, MultiExitLayoutLMv3, VisionState
 from models.plan import CascadePlan
 from models.policies import GlobalThreshold
 from models.runtime import Cascade, PlanMismatchError
@@ -49,13 +49,13 @@ def test_a_gate_model_plans_no_concat_exit_and_has_no_such_head() -> None:
 
 
 def test_the_cascade_refuses_an_exit_its_plan_does_not_expect(model: MultiExitLayoutLMv3) -> None:
-    real = model.vision_steps
+    real = model.vision_layers
 
-    def renamed(tokens: torch.Tensor) -> Iterator[ExitStep]:
-        for step in real(tokens):
+    def renamed(state: VisionState) -> Iterator[ExitStep]:
+        for step in real(state):
             yield ExitStep("vision.9" if step.name == "vision.2" else step.name, step.logits)
 
-    model.vision_steps = renamed  # type: ignore[method-assign]
+    model.vision_layers = renamed  # type: ignore[method-assign]
     with pytest.raises(PlanMismatchError, match="vision.9 where its plan has vision.2"):
         Cascade(model).classify(
             Image.new("L", (64, 80), 200),
