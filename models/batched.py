@@ -36,6 +36,10 @@ class Stopped(Exception):
     """A page's can_run refused its next stage: its most confident exit so far answers."""
 
 
+class BatcherClosedError(RuntimeError):
+    """A page reached the batcher after it closed (the service is shutting down)."""
+
+
 class PlanMismatchError(RuntimeError):
     """The model yielded an exit other than the one its plan says comes next: timings, deadline
     checks and band layers would land on the wrong exits."""
@@ -227,10 +231,13 @@ class Batcher:
             raise ValueError("max_batch must be at least 1 and max_wait_s at least 0")
         self.max_batch, self.max_wait_s, self.on_batch = max_batch, max_wait_s, on_batch
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
         self._thread = threading.Thread(target=self._loop, name="docexit-batcher", daemon=True)
         self._thread.start()
 
     def __call__(self, cascade: Cascade, kind: Kind, lanes: list[Lane]) -> None:
+        if self._closed:
+            raise BatcherClosedError("the batcher is closed: the service is shutting down")
         job = _Job(cascade, kind, lanes, threading.Event())
         self._jobs.put(job)
         job.done.wait()
@@ -238,8 +245,18 @@ class Batcher:
             raise job.error
 
     def close(self) -> None:
+        """Run what was handed in before, then stop; pages handed in later are refused."""
+        self._closed = True
         self._jobs.put(None)
         self._thread.join()
+        while True:  # handed in while closing, after the last window: refused, not left waiting
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                job.error = BatcherClosedError("the batcher closed before this page's pass ran")
+                job.done.set()
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
         """The jobs of one window, and whether close() came in it."""

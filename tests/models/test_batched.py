@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models.batched import Batcher, OnBatch, PassStats
+from models.batched import Batcher, BatcherClosedError, OnBatch, PassStats
 from models.multiexit import MultiExitLayoutLMv3
 from models.policies import GlobalThreshold, Policy, StepView
 from models.runtime import Cascade, PlanMismatchError, Prediction, Words
@@ -170,6 +170,18 @@ def test_a_failing_pass_fails_every_page_in_it_and_none_hangs(
 def test_the_batcher_refuses_a_batch_size_below_one() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         Batcher(max_batch=0, max_wait_s=0.01)
+
+
+def test_a_closed_batcher_refuses_pages_instead_of_leaving_them_waiting(
+    model: MultiExitLayoutLMv3,
+) -> None:
+    batcher = Batcher(max_batch=4, max_wait_s=0.01)
+    cascade = Cascade(model, passes=batcher)
+    image, words = page(3)
+    assert cascade.classify(image, words=words, policy=None).exit == "mm.3"
+    batcher.close()
+    with pytest.raises(BatcherClosedError, match="closed"):
+        cascade.classify(image, words=words, policy=None)
 
 
 @pytest.mark.parametrize("policy", [None, GlobalThreshold(0.26), ExitAt("mm.1")])
