@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.batched import BatcherClosedError
+
 log = logging.getLogger("docexit.service")
 
 PROBLEM_JSON = "application/problem+json"
@@ -173,6 +175,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _shutting_down(request: Request, exc: Exception) -> JSONResponse:
+    # A page that reached the batcher after it closed: the process is on its way out.
+    assert isinstance(exc, BatcherClosedError)
+    problem = not_ready("the service is shutting down; retry (another replica will answer)")
+    return await _http_error(request, problem)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the log, never to the client.
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
@@ -184,6 +193,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(BatcherClosedError, _shutting_down)
     app.add_exception_handler(Exception, _unexpected)
     build = app.openapi
 

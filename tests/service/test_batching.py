@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from service.state import state_of
+from tests.service.conftest import assert_problem
 from tests.service.test_metrics import value
 
 POLICIES = [
@@ -79,3 +81,16 @@ def test_32_mixed_pages_get_the_same_answers_with_batching_on_and_off(
     passes = grew("docexit_batch_pages_count", stream="vision")
     assert pages == n and passes < n  # every page went through the batcher, some together
     assert grew("docexit_batch_layer_pages_total", stream="multimodal", work="run") > 0
+
+
+def test_a_page_that_reaches_a_closed_batcher_gets_503_not_500(
+    client_factory: Callable[..., TestClient],
+) -> None:
+    client = client_factory(max_batch=4)
+    engine = state_of(client.app).engine
+    assert engine is not None and engine.batcher is not None
+    engine.batcher.close()  # as at shutdown, with a request racing it
+    data, form = page(1)
+    r = client.post("/v1/classify", files={"file": ("p.png", data, "image/png")}, data=form)
+    body = assert_problem(r, 503)
+    assert "shutting down" in body["detail"] and r.headers["retry-after"]
