@@ -65,6 +65,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sweep-points", type=int, default=6, help="budgets in the sweep")
     p.add_argument("--policy-knobs", type=int, default=3, help="card points per policy family")
     p.add_argument("--overload", default="2,3", help="multiples of a's saturation throughput")
+    p.add_argument(
+        "--overload-window",
+        type=float,
+        default=45.0,
+        help="seconds of arrivals per overload run at least (shorter, and no queue builds)",
+    )
     p.add_argument("--min-pages", type=int, default=1, help="pages per phase whatever the plan")
     p.add_argument("--docexit-url", help="a running docexit (a, b) instead of starting one")
     p.add_argument("--baseline-url", help="a running baseline (c) instead of starting one")
@@ -75,6 +81,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--batched-url", help="with --noshadow-url: that service with DOCEXIT_MAX_BATCH set too"
     )
     p.add_argument("--max-batch", type=int, default=8, help="ab's DOCEXIT_MAX_BATCH")
+    p.add_argument(
+        "--admin-token",
+        help="the admin token of servers given by URL (switches degrading per phase)",
+    )
     p.add_argument("--logs", type=Path, default=Path("build/bench-logs"))
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -87,7 +97,7 @@ def start_servers(args: argparse.Namespace) -> tuple[dict[str, str], list[server
     started: list[servers.Server] = []
     t = time.monotonic()
     if not args.docexit_url:
-        token = secrets.token_urlsafe(24)
+        token = args.admin_token = secrets.token_urlsafe(24)
         started.append(servers.docexit(args.workers, args.queue_size, token, args.logs))
         started.append(
             servers.docexit(
@@ -120,6 +130,22 @@ def start_servers(args: argparse.Namespace) -> tuple[dict[str, str], list[server
     urls["docexit"] = args.docexit_url or urls["docexit"]
     urls["baseline"] = args.baseline_url or urls["baseline"]
     return urls, started, time.monotonic() - t
+
+
+def set_degrade(urls: list[str], token: str | None, value: bool | None) -> bool:
+    """Switch degrading under load (PUT /admin/v1/degrade; None: the server's setting) on
+    every server; False when there is no admin token to do it with."""
+    if not token:
+        return False
+    for url in urls:
+        r = httpx.put(
+            f"{url}/admin/v1/degrade",
+            json={"degrade": value},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        r.raise_for_status()
+    return True
 
 
 def shadow_counts(url: str) -> dict[str, float]:
@@ -160,6 +186,11 @@ def run(args: argparse.Namespace) -> Path:
             progress=not args.no_progress,
             min_pages=args.min_pages,
         )
+        docexits = [u for k, u in urls.items() if k != "baseline"]
+        # The closed-loop phases measure what each request costs at its policy: degrading,
+        # which trades depth for queueing, is measured in the overload phase alone.
+        if not set_degrade(docexits, args.admin_token, False):
+            bench.notes.append("degrading left as each server sets it: no admin token")
         plan = Plan(60.0 * args.minutes, SHARES)
         raw: dict[str, Any] = {"compare": bench.compare(plan.deadline("compare"))}
         t_accuracy = time.monotonic()
@@ -194,7 +225,15 @@ def run(args: argparse.Namespace) -> Path:
         raw["policies"] = bench.policies(plan.deadline("policies"), raw["policy_points"])
         x_a = results.throughput_of(raw["saturation"], "a")
         factors = [float(f) for f in args.overload.split(",") if f.strip()]
-        raw["overload"] = bench.overload(plan.seconds("overload"), x_a, factors)
+        overload_s = plan.seconds("overload")
+        if set_degrade([docexit_url], args.admin_token, None):  # as shipped: on
+            window = args.overload_window
+            raw["overload"] = bench.overload(overload_s, x_a, factors, window)
+            set_degrade([docexit_url], args.admin_token, False)
+            raw["overload"] += bench.overload(overload_s / 2, x_a, [2.0], window, "degrade off")
+            set_degrade([docexit_url], args.admin_token, None)
+        else:
+            raw["overload"] = bench.overload(overload_s, x_a, factors, args.overload_window)
         live = httpx.get(f"{docexit_url}/v1/model", timeout=30).json().get("live_latency_s")
     finally:
         for s in started:

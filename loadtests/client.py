@@ -47,6 +47,8 @@ class Sample:
     server_ms: dict[str, float] | None = None
     budget_ms: int | None = None
     certified: bool | None = None  # the answer's policy is certified (policy.guarantee)
+    degraded: str | None = None  # the rung it was degraded to under load (policy.degradation)
+    retry_after: str | None = None  # a refusal's Retry-After header
     error: str | None = None
 
     @property
@@ -89,13 +91,15 @@ def send(
         sample.latency_s, sample.error = time.monotonic() - start, f"{type(exc).__name__}: {exc}"
         return sample
     if body is None:
-        sample.error = r.text[:200]
+        sample.error, sample.retry_after = r.text[:200], r.headers.get("retry-after")
         return sample
     sample.label, sample.ocr_skipped = body["label"], body["ocr_skipped"]
     sample.exit_name, sample.exit_layer = body["exit"]["name"], body["exit"]["layer"]
     sample.stage, sample.ocr_calls = body["exit"]["stage"], body.get("ocr_calls")
     sample.deadline_hit, sample.server_ms = body.get("deadline_hit"), body.get("timings_ms")
-    sample.certified = body.get("policy", {}).get("guarantee", {}).get("certified")
+    policy = body.get("policy", {})
+    sample.certified = policy.get("guarantee", {}).get("certified")
+    sample.degraded = (policy.get("degradation") or {}).get("rung")
     return sample
 
 

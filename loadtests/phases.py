@@ -209,8 +209,17 @@ class Bench:
         return samples
 
     # -- overload: open loop at multiples of a's saturation throughput -----------------------
-    def overload(self, seconds: float, saturation: float, factors: Sequence[float]) -> list[Any]:
-        window = max(2.0, 0.5 * seconds / len(factors))  # half sending, half draining
+    def overload(
+        self,
+        seconds: float,
+        saturation: float,
+        factors: Sequence[float],
+        min_window_s: float,
+        label: str = "",
+    ) -> list[Any]:
+        # Half sending, half draining; at least min_window_s of sending, for a queue to build
+        # and the service to settle on how deep it can still afford to answer.
+        window = max(min_window_s, 0.5 * seconds / max(1, len(factors)))
         out: list[Any] = []
         if not (math.isfinite(saturation) and saturation > 0):
             self.notes.append("overload: skipped, a's saturation throughput was not measured")
@@ -218,8 +227,10 @@ class Bench:
         for f in factors:
             rate = f * saturation
             samples = open_loop(self.variants["a"], self.pages, rate, window, self.client_ocr)
-            out.append({"factor": f, "rate": rate, "window_s": window, "samples": samples})
-            log.info("overload %.0fx (%.2f/s): %d requests", f, rate, len(samples))
+            out.append(
+                {"factor": f, "rate": rate, "window_s": window, "samples": samples, "label": label}
+            )
+            log.info("overload %.0fx%s (%.2f/s): %d requests", f, label, rate, len(samples))
             time.sleep(1.0)  # the queue is empty again (every request was waited for)
         return out
 

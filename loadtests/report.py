@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from loadtests import overload as overload_section
 from loadtests.phases import KEYS
 from loadtests.stats import sign_test
 
@@ -268,36 +269,7 @@ def policies(r: dict[str, Any]) -> list[str]:
 
 
 def overload(r: dict[str, Any]) -> list[str]:
-    rows = [
-        [
-            f"{o['factor']:g}x",
-            num(o["rate_per_s"], ".2f"),
-            str(o["requests"]),
-            str(o["accepted"]),
-            pc(o["share_503"]),
-            num(o["p50_accepted_ms"]),
-            num(o["p99_accepted_ms"]),
-            str(o["other_errors"]) + (f" {o['other_error_kinds']}" if o["other_errors"] else ""),
-        ]
-        for o in r["overload"]
-    ]
-    head = [
-        "load",
-        "arrivals/s",
-        "requests",
-        "accepted",
-        "503",
-        "p50 accepted ms",
-        "p99 accepted ms",
-        "other errors",
-    ]
-    return [
-        "## Overload (a, open loop, Poisson arrivals at multiples of its saturation throughput)",
-        "",
-        f"DOCEXIT_QUEUE_SIZE={r['meta']['queue_size']}, {r['meta']['workers']} workers.",
-        "",
-        *table(head, rows),
-    ]
+    return overload_section.markdown(r, num, pc, table)
 
 
 def markdown(r: dict[str, Any], images: dict[str, str]) -> str:

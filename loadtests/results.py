@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from loadtests import overload
 from loadtests.client import Sample
 from loadtests.phases import KEYS
-from loadtests.stats import mean, paired, pct, ratio, share, sign_test, summary
+from loadtests.stats import mean, paired, pct, ratio, sign_test, summary
 
 MAX_WALL_S = 20 * 60
 LATENCY_STATS = ("mean_ms", "p50_ms", "p95_ms", "p99_ms")
@@ -42,7 +42,8 @@ def all_samples(raw: dict[str, Any]) -> Iterator[tuple[str, list[Sample]]]:
     yield "sweep", raw["sweep"]
     yield "policies", raw["policies"]
     for o in raw["overload"]:
-        yield f"overload-{o['factor']:g}x", o["samples"]
+        label = f"-{o['label'].replace(' ', '-')}" if o.get("label") else ""
+        yield f"overload-{o['factor']:g}x{label}", o["samples"]
 
 
 def _compare(samples: list[Sample]) -> dict[str, Any]:
@@ -135,29 +136,6 @@ def _policies(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _overload(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for o in raw["overload"]:
-        samples: list[Sample] = o["samples"]
-        accepted = [1000.0 * s.latency_s for s in samples if s.ok]
-        other = [s for s in samples if s.status not in (200, 503)]
-        out.append(
-            {
-                "factor": o["factor"],
-                "rate_per_s": o["rate"],
-                "window_s": o["window_s"],
-                "requests": len(samples),
-                "accepted": len(accepted),
-                "share_503": share(samples, 503),
-                "other_errors": len(other),
-                "other_error_kinds": dict(Counter(s.error or str(s.status) for s in other)),
-                "p50_accepted_ms": pct(accepted, 50),
-                "p99_accepted_ms": pct(accepted, 99),
-            }
-        )
-    return out
-
-
 def _target(name: str, goal: str, measured: str, met: bool) -> dict[str, Any]:
     return {"target": name, "goal": goal, "measured": measured, "met": bool(met)}
 
@@ -189,6 +167,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             bool(held) and not missed,
         ),
         _target("overload: errors other than 503", "0", str(errors), errors == 0),
+        *overload.targets(r),
         _target("bench wall time", "<= 20 min", f"{wall / 60:.1f} min", wall <= MAX_WALL_S),
     ]
 
@@ -203,7 +182,7 @@ def assemble(raw: dict[str, Any], meta: dict[str, Any], model: dict[str, Any]) -
         "saturation": _saturation(raw["saturation"]),
         "sweep": _sweep(raw),
         "policies": _policies(raw),
-        "overload": _overload(raw),
+        "overload": overload.numbers(raw, p95_of(raw["compare"], "a")),
         "card_points": [
             {**p["policy"], "accuracy": p.get("accuracy"), "end_to_end_s": p.get("end_to_end_s")}
             for p in model.get("operating_points", [])

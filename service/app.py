@@ -31,6 +31,7 @@ from service.metrics import Metrics, mark_process_dead
 from service.ocr_cache import CachedOcr
 from service.pool import WorkQueue
 from service.precedence import in_force
+from service.pressure import Backlog, target_of
 from service.routes import admin, classify, health, shadow
 from service.settings import Settings, usable_cores
 from service.shadow import ShadowLane
@@ -157,6 +158,9 @@ def _publisher(state: ServiceState) -> Callable[[], None]:
             return
         for name, tau in thresholds_of(choice, engine.exits).items():
             metrics.threshold.labels(exit=name).set(tau)
+        budget_s = None if default.budget_ms is None else default.budget_ms / 1000.0
+        target = target_of(engine.prices, choice, budget_s, settings.degrade_target_s)
+        metrics.pressure_budget.set(max(0.0, target - state.backlog.wait_s()))
 
     return publish
 
@@ -271,6 +275,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
         queue=pool,
         admin_guard=AdminGuard(settings.admin_max_failures, settings.admin_failure_window_s),
         shadow=ShadowLane(settings, metrics, card.exits, lambda: pool.busy),
+        backlog=Backlog(settings.workers),
     )
     state.publish_config = _publisher(state)
     app.state.service = state  # the one thing on app.state; read it through state_of(app)

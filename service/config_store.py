@@ -31,7 +31,7 @@ log = logging.getLogger("docexit.service.config")
 
 AUDIT_KEEP = 1000
 
-Field_ = Literal["latency_budget_ms", "policy", "epsilon"]
+Field_ = Literal["latency_budget_ms", "policy", "epsilon", "degrade"]
 
 
 class RuntimeConfig(BaseModel):
@@ -42,6 +42,9 @@ class RuntimeConfig(BaseModel):
     )
     epsilon: float | None = Field(
         default=None, description="tolerated accuracy loss of early exits; None: the default"
+    )
+    degrade: bool | None = Field(
+        default=None, description="degrade before shedding load; None: the settings' default"
     )
     updated_at: str | None = None
     updated_by: str | None = None

@@ -24,12 +24,13 @@ from models.runtime import Cascade, OcrFn, Prediction, Words
 from service import deadline as anytime
 from service.budget import Choice
 from service.client_ocr import parse_client_ocr
-from service.deadline import Deadline
+from service.deadline import Cap, Deadline
 from service.decode import Page, decode
 from service.latency_model import LatencyModel
 from service.ocr_cache import CachedOcr
 from service.ocr_engines import make_engine
 from service.pdf_sandbox import PdfSandbox
+from service.pressure import Prices
 from service.settings import Settings
 from service.shadow import OcrCall, RecordingOcr
 
@@ -110,6 +111,7 @@ class Engine:
         self.exits: list[str] = cascade.model.config.exit_names()
         self.num_layers = cascade.model.config.num_layers
         self.latency = LatencyModel(card.latency, cascade.plan)
+        self.prices = Prices(card, self.latency, cascade.plan, cascade.band is not None)
         # None: the card sets no abstention
         self.abstainer = Abstainer.from_card(card, Path(settings.checkpoint))
         self.pdf = PdfSandbox(
@@ -185,8 +187,10 @@ class Engine:
         choice: Choice,
         deadline: Deadline,
         enqueued: float,
+        cap: Cap | None = None,
     ) -> Result:
-        """Blocking: decode, then the anytime cascade. Runs in a worker thread."""
+        """Blocking: decode, then the anytime cascade (`cap`: the last stage it may reach, under
+        load). Runs in a worker thread."""
         queue = time.perf_counter() - enqueued
         t = time.perf_counter()
         s = self.settings
@@ -198,7 +202,7 @@ class Engine:
         self.latency.observe("decode", seconds["decode"])
         ocr = None if self.ocr is None else RecordingOcr(SlottedOcr(self.ocr, self.ocr_slots))
         outcome = anytime.run(
-            self.cascade, decoded.image, choice.policy, deadline, self.latency, ocr, words
+            self.cascade, decoded.image, choice.policy, deadline, self.latency, ocr, words, cap
         )
         seconds |= {"ocr": outcome.timings["ocr"], "encode": outcome.encoder_seconds}
         return Result(decoded, outcome, seconds, ocr.calls if ocr else [], words)

@@ -95,12 +95,14 @@ def locked_out(detail: str, retry_after_s: int) -> ProblemError:
     )
 
 
-def overloaded(retry_after_s: int) -> ProblemError:
+def overloaded(
+    retry_after_s: int, detail: str = "every worker is busy and the queue is full; retry later"
+) -> ProblemError:
     return ProblemError(
         503,
         "overloaded",
         "Service overloaded",
-        "every worker is busy and the queue is full; retry later",
+        detail,
         headers={"Retry-After": str(retry_after_s)},
     )
 

@@ -38,6 +38,8 @@ NAMES = (
     "docexit_certified_epsilon",
     "docexit_batch_pages",
     "docexit_batch_layer_pages_total",
+    "docexit_pressure_budget_seconds",
+    "docexit_degraded_total",
 )
 
 
@@ -170,8 +172,25 @@ class Metrics:
             ["stream", "work"],
             registry=r,
         )
+        self.pressure_budget = Gauge(
+            "docexit_pressure_budget_seconds",
+            "What the predicted wait for a worker leaves of the latency target of a request "
+            "under the default policy (service.pressure); below the point's bound, answers "
+            "degrade",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+        self.degraded = Counter(
+            "docexit_degraded",
+            "Answers degraded under load, by rung: a shallower operating point, the top band's "
+            "OCR only (no_page_ocr), or the vision stream only",
+            ["rung"],
+            registry=r,
+        )
         for reason in ("signature", "malformed", "version"):  # at 0 from the start, for alerts
             self.config_rejected.labels(reason=reason)
+        for rung in ("shallower_point", "no_page_ocr", "vision_only"):
+            self.degraded.labels(rung=rung)
 
     def exposition(self) -> tuple[bytes, str]:
         """The /metrics body: this registry, or every process's values in multiprocess mode."""

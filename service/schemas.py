@@ -30,6 +30,16 @@ class Timings(BaseModel):
     queue: float = Field(description="waiting for a worker thread")
 
 
+class DegradationInfo(BaseModel):
+    rung: Literal["shallower_point", "no_page_ocr", "vision_only"] = Field(
+        description="shallower_point: a cheaper operating point (named above); no_page_ocr: the "
+        "top band's OCR only; vision_only: no OCR at all"
+    )
+    expected_wait_ms: float = Field(description="predicted wait for a worker on arrival")
+    target_ms: float = Field(description="the latency the request was kept within")
+    pressure_budget_ms: float = Field(description="what the wait left of the target")
+
+
 class PolicyInfo(BaseModel):
     name: str = Field(description="global, per_exit, similarity, patience, gate or full_depth")
     thresholds: dict[str, float] | None = Field(
@@ -42,6 +52,12 @@ class PolicyInfo(BaseModel):
         default=None, description="validation accuracy of the operating point chosen for the budget"
     )
     guarantee: Guarantee = Field(description="what the checkpoint's certificate says of it")
+    degraded: bool = Field(
+        default=False,
+        description="true: the service was under load and answered shallower than this policy "
+        "and budget would have on an idle service (see degradation)",
+    )
+    degradation: DegradationInfo | None = None
 
 
 class ModelRef(BaseModel):
@@ -168,11 +184,22 @@ class PolicyBody(BaseModel):
     )
 
 
+class DegradeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    degrade: bool | None = Field(
+        description="under load, answer shallower before refusing (503); null: the settings' "
+        "DOCEXIT_DEGRADE",
+        strict=True,
+    )
+
+
 class ConfigView(BaseModel):
     version: int
     latency_budget_ms: int | None
     policy: str | dict[str, Any] | None
     epsilon: float | None
+    degrade: bool | None = Field(default=None, description="null: the settings' default")
     updated_at: str | None
     updated_by: str | None
     store: str

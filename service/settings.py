@@ -163,6 +163,19 @@ class Settings(BaseSettings):
     latency_budget_ms: int | None = Field(
         default=None, gt=0, le=MAX_BUDGET_MS, description="default per-request budget; unset: none"
     )
+    degrade: bool = Field(
+        default=True,
+        description="under load, answer shallower (a cheaper operating point, then the top band's "
+        "OCR only, then the vision stream only) before refusing with 503 (service.pressure); "
+        "admins can switch it at /admin/v1/degrade",
+    )
+    degrade_target_ms: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_BUDGET_MS,
+        description="latency that degrading keeps requests without a budget within; unset: 1.5 "
+        "times the live bound of the point each would run on an idle service",
+    )
     policy: str = Field(
         default="auto",
         description="default policy: auto (from the budget, else the card's), card, or a "
@@ -290,6 +303,10 @@ class Settings(BaseSettings):
         if key and self.admin_token and key == self.admin_token.get_secret_value():
             raise ValueError("DOCEXIT_CONFIG_SIGNING_KEY must differ from DOCEXIT_ADMIN_TOKEN")
         return self
+
+    @property
+    def degrade_target_s(self) -> float | None:
+        return None if self.degrade_target_ms is None else self.degrade_target_ms / 1000.0
 
     @property
     def redis_url_redacted(self) -> str | None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only: these modules read the state at run time
     from service.engine import Engine
     from service.metrics import Metrics
     from service.pool import WorkQueue
+    from service.pressure import Backlog
     from service.settings import Settings
     from service.shadow import ShadowLane
 
@@ -34,6 +35,7 @@ class ServiceState:
     queue: WorkQueue
     admin_guard: AdminGuard
     shadow: ShadowLane  # re-runs a share of answered requests never exiting early
+    backlog: Backlog  # the priced work admitted and not finished (service.pressure)
     # Mirrors the runtime config in force into the gauges (app._publisher).
     publish_config: Callable[[], None] = field(default=_nothing)
     engine: Engine | None = None  # None until the lifespan has loaded and warmed the model

@@ -20,7 +20,7 @@ from service.admin_guard import authenticate
 from service.budget import check_spec
 from service.config_store import AUDIT_KEEP, AuditEntry, ConfigStore, StoreUnavailableError
 from service.deps import AdminDep, StoreDep
-from service.schemas import BudgetBody, ConfigView, EpsilonBody, PolicyBody
+from service.schemas import BudgetBody, ConfigView, DegradeBody, EpsilonBody, PolicyBody
 from service.state import state_of
 
 MAX_BODY = 64 * 1024  # bytes of an admin request body; a budget or a policy is far smaller
@@ -82,6 +82,7 @@ def view(store: ConfigStore) -> ConfigView:
         latency_budget_ms=c.latency_budget_ms,
         policy=c.policy,
         epsilon=c.epsilon,
+        degrade=c.degrade,
         updated_at=c.updated_at,
         updated_by=c.updated_by,
         store=store.backend,
@@ -154,6 +155,22 @@ async def put_epsilon(
             "the checkpoint carries no certificate (models.certify), so no ε can pick a point",
         )
     await change(request, store, "epsilon", body.epsilon, actor)
+    return view(store)
+
+
+@router.get("/degrade", response_model=ConfigView)
+async def get_degrade(store: StoreDep, _actor: AdminDep) -> ConfigView:
+    return view(store)
+
+
+@router.put("/degrade", response_model=ConfigView)
+async def put_degrade(
+    request: Request, body: DegradeBody, store: StoreDep, actor: AdminDep
+) -> ConfigView:
+    """Under load, answer shallower before refusing (service.pressure): false turns it off, so
+    that every answer runs its policy and the work queue's cap alone sheds load; null: the
+    settings' DOCEXIT_DEGRADE."""
+    await change(request, store, "degrade", body.degrade, actor)
     return view(store)
 
 

@@ -17,9 +17,11 @@ from service.deadline import Deadline
 from service.deps import EngineDep, MetricsDep, QueueDep, SettingsDep, StoreDep
 from service.engine import Engine, Result
 from service.guarantee import epsilon_in_force, guarantee_of
-from service.precedence import in_force
+from service.precedence import InForce, in_force
+from service.pressure import Admission, Backlog, admit
 from service.schemas import (
     Classification,
+    DegradationInfo,
     ExitInfo,
     ModelRef,
     PolicyInfo,
@@ -57,23 +59,71 @@ def choose(
     policy: str | dict[str, Any] | None,
     budget_ms: int | None,
     full_depth: bool,
-) -> tuple[Choice, int | None]:
-    """Request values first, then the admin-set runtime config, then the settings."""
+) -> tuple[Choice, InForce | None]:
+    """Request values first, then the admin-set runtime config, then the settings; with the
+    values in force (None: full depth, which has none)."""
     if full_depth:
         full = Choice(None, "full_depth", {}, "request")
         full.guarantee = guarantee_of(None, engine.card, epsilon_in_force(engine.card))
         return full, None
     chosen = in_force(settings, config, policy, budget_ms)
+    return resolved(engine, chosen, chosen.budget_ms), chosen
+
+
+def resolved(engine: Engine, chosen: InForce, budget_ms: int | None) -> Choice:
     epsilon = epsilon_in_force(engine.card, chosen.epsilon)
-    choice = resolve(
-        chosen.spec, chosen.source, chosen.budget_ms, engine.card, engine.latency, epsilon
+    return resolve(chosen.spec, chosen.source, budget_ms, engine.card, engine.latency, epsilon)
+
+
+def admission(
+    engine: Engine,
+    backlog: Backlog,
+    settings: Settings,
+    config: RuntimeConfig,
+    choice: Choice,
+    chosen: InForce | None,
+) -> Admission:
+    """How the request runs given the work ahead of it (service.pressure): as chosen, or
+    shallower under load, or refused (503)."""
+    budget_ms = None if chosen is None else chosen.budget_ms
+    degrade = settings.degrade if config.degrade is None else config.degrade
+
+    def shallower(seconds: float) -> Choice:
+        assert chosen is not None  # full depth is never degraded
+        return resolved(engine, chosen, max(1, round(seconds * 1000.0)))
+
+    return admit(
+        engine.prices,
+        backlog,
+        choice,
+        None if budget_ms is None else budget_ms / 1000.0,
+        shallower,
+        degrade=degrade and chosen is not None,
+        target_s=settings.degrade_target_s,
     )
-    return choice, chosen.budget_ms
+
+
+def degradation_info(admitted: Admission) -> DegradationInfo | None:
+    d = admitted.degradation
+    if d is None:
+        return None
+    return DegradationInfo(
+        rung=d.rung,
+        expected_wait_ms=round(d.expected_wait_s * 1000.0, 3),
+        target_ms=round(d.target_s * 1000.0, 3),
+        pressure_budget_ms=round(d.pressure_budget_s * 1000.0, 3),
+    )
 
 
 def build_response(
-    engine: Engine, result: Result, choice: Choice, budget: int | None, total_s: float, rid: str
+    engine: Engine,
+    result: Result,
+    admitted: Admission,
+    budget: int | None,
+    total_s: float,
+    rid: str,
 ) -> Classification:
+    choice = admitted.choice
     answer = result.outcome.answer
     verdict = engine.judge(result.outcome)
     # Abstaining gives no label rather than a confident wrong one; top_k still shows the guess.
@@ -112,6 +162,8 @@ def build_response(
             source=choice.source,
             expected_accuracy=choice.expected_accuracy,
             guarantee=choice.guarantee or guarantee_of(None, engine.card, None),
+            degraded=admitted.degradation is not None,
+            degradation=degradation_info(admitted),
         ),
         model=ModelRef(name=engine.name, version=engine.version),
         request_id=rid,
@@ -178,20 +230,27 @@ async def classify(
     data = await file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise errors.too_large(f"the upload is over the limit of {settings.max_upload_bytes} bytes")
-    choice, budget = choose(
-        engine,
-        settings,
-        store.current(),
-        parse_policy(policy),
-        latency_budget_ms or x_latency_budget_ms,
-        full_depth,
-    )
-    deadline = Deadline(None if budget is None else budget / 1000.0, start)
-    result = await queue.run(
-        engine.classify, data, page, ocr, choice, deadline, time.perf_counter()
-    )
+    config = store.current()
+    own_budget = latency_budget_ms or x_latency_budget_ms
+    choice, chosen = choose(engine, settings, config, parse_policy(policy), own_budget, full_depth)
+    state = state_of(request.app)
+    admitted = admission(engine, state.backlog, settings, config, choice, chosen)
+    deadline = Deadline(admitted.deadline_s, start)
+    ticket = state.backlog.admit(admitted.price_s)
+
+    def serve(enqueued: float) -> Result:
+        state.backlog.start(ticket)
+        return engine.classify(data, page, ocr, admitted.choice, deadline, enqueued, admitted.cap)
+
+    try:
+        result = await queue.run(serve, time.perf_counter())
+    finally:
+        state.backlog.finish(ticket)
     total = time.perf_counter() - start
     record(metrics, engine, result, total)
-    response = build_response(engine, result, choice, budget, total, rid)
-    state_of(request.app).shadow.offer(result, choice)  # queued, never waited for
+    if admitted.degradation is not None:
+        metrics.degraded.labels(rung=admitted.degradation.rung).inc()
+    budget = None if chosen is None else chosen.budget_ms
+    response = build_response(engine, result, admitted, budget, total, rid)
+    state.shadow.offer(result, admitted.choice)  # queued, never waited for
     return response

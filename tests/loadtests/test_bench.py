@@ -33,6 +33,9 @@ TARGETS = (
     "mean end-to-end latency a/b, accuracy a - b",
     "p95 within the budget",
     "overload: errors other than 503",
+    "overload 2x: share refused",
+    "overload 2x: p95 of accepted answers against the idle p95",
+    "overload 3x: every refusal a 503 with Retry-After, no other error",
     "bench wall time",
     "pages a and b both answered",
 )
@@ -51,7 +54,7 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
          "--sweep-points", "3", "--policy-knobs", "1", "--no-progress",
          "--docexit-url", running.docexit, "--baseline-url", running.baseline,
          "--noshadow-url", running.noshadow, "--batched-url", running.batched,
-         "--max-batch", "4"]
+         "--max-batch", "4", "--admin-token", running.token, "--overload-window", "2"]
     )  # fmt: skip
     path = bench.run(args)
     assert path == out / "report.md"
@@ -88,8 +91,10 @@ def test_tiny_bench_writes_the_report(running: Running, pages_root: Path, tmp_pa
         assert compare[key]["answered"] == len(CLASSES)
         assert results["saturation"][key]["throughput"] > 0
     assert results["sweep"]["budgets"][0]["budget_ms"] == results["sweep"]["smallest_useful_ms"]
-    assert [o["factor"] for o in results["overload"]] == [2.0, 3.0]
+    runs = [(o["factor"], o["label"]) for o in results["overload"]]
+    assert runs == [(2.0, ""), (3.0, ""), (2.0, "degrade off")]
     assert all(o["other_errors"] == 0 for o in results["overload"])
+    assert "| 2x (degrade off) |" in text and "accuracy degraded" in text
     readme = readme_text(out)
     assert readme.startswith("## Benchmark") and "| a: docexit, default policy |" in readme
     assert all(f"{out}/{plot})" in readme for plot in PLOTS)  # tmp_path: not under the repo
