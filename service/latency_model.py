@@ -68,17 +68,9 @@ class LatencyModel:
         live = sum(self.get(n) for n in self.card_ocr_stages)
         return live / card if card > 0 else 1.0
 
-    def _encoder(self, card_seconds: float, scale: float) -> float:
-        """A point's encoder seconds (measured with the card's image embedding) at today's
-        latencies: the layers scaled by the live encoder speed, the embedding as measured live.
-        The embedding is priced on its own because it does not scale with the layers (image
-        preprocessing, a cold first call on the card's machine)."""
-        embed = self.card_stages[EMBED]
-        return max(0.0, card_seconds - embed) * scale + self.get(EMBED)
-
     def price(self, point: OperatingPoint) -> float:
         """Predicted end-to-end seconds of an operating point at today's latencies."""
-        encoder = self._encoder(point.encoder_s, self.encoder_scale())
+        encoder = point.encoder_s * self.encoder_scale()
         if point.ocr_s is not None:  # the point's own OCR mix (skips, top band only, whole page)
             ocr = point.ocr_s * self.ocr_scale()
         else:
@@ -96,7 +88,7 @@ class LatencyModel:
         """bound() of each point, with today's scales read once for all of them."""
         encoder, ocr, decode = self.encoder_scale(), self.ocr_scale(), self.get(DECODE)
         return [
-            decode + self._encoder(p.encoder_p90_s, encoder) + p.ocr_p90_s * ocr
+            decode + p.encoder_p90_s * encoder + p.ocr_p90_s * ocr
             if p.encoder_p90_s is not None and p.ocr_p90_s is not None
             else self.price(p)
             for p in points
