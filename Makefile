@@ -253,6 +253,23 @@ evaluate: sysdeps venv
 	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data $(CORPUS2)/test --json
 	$(PY) -m models.evaluate --checkpoint $(CHECKPOINT) --data data/realval --json
 
+# Field extraction (issue 19): the multi-exit decoder on the frozen classifier, trained on the PIL
+# generator's pages (the only ones that record their fields), then measured at full depth, with
+# step-confidence exits and with MuE's decaying threshold (reports/extract).
+EXTRACT_CORPUS ?= data/synth
+EXTRACT_PER_CLASS ?= 250
+EXTRACT_RUN ?= build/extract
+.PHONY: train-extract evaluate-extract
+train-extract: venv
+	test -f $(EXTRACT_CORPUS)/corpus.json || $(PY) -m models.data.synth --out $(EXTRACT_CORPUS) \
+		--per-class $(EXTRACT_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
+	$(PY) -m models.train_extract --corpus $(EXTRACT_CORPUS) --checkpoint $(CHECKPOINT) \
+		--out $(EXTRACT_RUN)
+
+evaluate-extract: venv
+	$(PY) -m models.evaluate_extract --run $(EXTRACT_RUN) --corpus $(EXTRACT_CORPUS) \
+		--checkpoint $(CHECKPOINT) --out reports/extract
+
 # Out-of-scope pages (models.data.outofscope): files of Debian packages and locked wheels,
 # abcm2ps for the sheet music, ghostscript for its PostScript. ood-eval measures abstention
 # (models.ood_eval: reports/ood) and records the chosen score and threshold in the card.
