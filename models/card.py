@@ -7,6 +7,7 @@ field by field by the step that owns each field.
     models.operating_points       latency, operating_points, policy, thresholds, ocr_band, metrics
     models.certify                certification
     models.ood_eval               abstention
+    models.decoder_checkpoint     decoder (optional: the field decoder, models.decoder_card)
 
 Older cards load through `Card.parse`, which upgrades what changed since (a card without
 `ocr_band` predates the top-band OCR default). Unknown fields are kept, so a card written by a
@@ -23,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import to_jsonable_python
 
+from models.decoder_card import DecoderCard
 from models.ltt import binomial_p_value, fixed_sequence
 from models.multiexit import MultiExitConfig
 from models.plan import OCR_BAND, OCR_PAGE
@@ -227,6 +229,7 @@ class Card(BaseModel):
     metrics: Metrics | None = None
     certification: Certification | None = None
     abstention: Abstention | None = None
+    decoder: DecoderCard | None = None
 
     @model_validator(mode="after")
     def _certified_points_exist(self) -> Card:

@@ -69,7 +69,8 @@ def test_the_page_vocabulary_is_its_words_and_the_keys() -> None:
 def test_a_restricted_decoder_says_only_the_page_vocabulary() -> None:
     torch.manual_seed(0)
     c = DecoderConfig(vocab_size=50, hidden_size=16, num_layers=2, num_heads=2,
-                      intermediate_size=32, adapter_size=4, max_length=12, dropout=0.0, eos_id=-1)  # fmt: skip
+                      intermediate_size=32, adapter_size=4, max_length=12, dropout=0.0,
+                      eos_id=-1)  # fmt: skip
     decoder = MultiExitDecoder(c).eval()
     states, mask = torch.randn(1, 5, 16), torch.ones(1, 5, dtype=torch.bool)
     vocab = torch.tensor([3, 7, 11, 40])
@@ -78,6 +79,7 @@ def test_a_restricted_decoder_says_only_the_page_vocabulary() -> None:
     ids = torch.tensor([[c.bos_id, *out.tokens[:-1]]])
     with torch.no_grad():
         full, _ = decoder(states, mask, ids)
-        cut, _ = decoder(states, mask, ids, vocab=vocab, allowed=torch.tensor([[1, 1, 0, 1]]).bool())
+        allowed = torch.tensor([[True, True, False, True]])
+        cut, _ = decoder(states, mask, ids, vocab=vocab, allowed=allowed)
     torch.testing.assert_close(cut[..., [0, 1, 3]], full[..., vocab[[0, 1, 3]]])
     assert torch.isinf(cut[..., 2]).all()
