@@ -27,7 +27,7 @@ from models.multiexit import ExitStep, MultimodalState, VisionState
 from models.plan import EMBED, Exit
 
 if TYPE_CHECKING:
-    from models.runtime import Cascade, PageRun, Prediction
+    from models.runtime import Cascade, KeptText, PageRun, Prediction
 
 Kind = Literal["vision", "multimodal"]
 
@@ -204,11 +204,21 @@ def _meet(
             policy = lane.run.policy
             accept = policy is not None and policy.should_exit(view, lane.run.steps[:-1])
             if accept or (lane.final and expected == cascade.plan.final):
+                if lane.run.keep_text and lane.text is not None:
+                    lane.run.kept_text = _kept(held, rows.index(i), lane.text)
                 lane.answer = cascade.answer(lane.run, view)
         alive = [i for i in going if lanes[i].answer is None]
         if not alive:
             return stats
     return stats
+
+
+def _kept(held: _Held, row: int, text: TextInputs) -> KeptText | None:
+    """The answering page's multimodal stream, for a caller that continues it."""
+    from models.runtime import KeptText
+
+    state = held.state
+    return KeptText(state.row(row), text) if isinstance(state, MultimodalState) else None
 
 
 @dataclass(eq=False)

@@ -87,6 +87,7 @@ def exit_test(policy: DecoderPolicy, step: int) -> Callable[[int, Tensor], bool]
     return should_exit
 
 
+@torch.inference_mode()
 def generate(
     decoder: MultiExitDecoder,
     states: Tensor,

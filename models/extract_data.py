@@ -38,6 +38,11 @@ class Pair:
 TAIL_TOKENS = 512  # the whole page's words the memory holds at most (BERT's positions)
 
 
+def tail_budget(model: MultiExitLayoutLMv3) -> int:
+    """Tokens of a page the memory may hold: TAIL_TOKENS, within the position embeddings."""
+    return min(TAIL_TOKENS, model.config.max_position_embeddings - 1)
+
+
 @torch.inference_mode()
 def encode_memory(
     model: MultiExitLayoutLMv3, pixels: Tensor, ids: Tensor, bbox: Tensor, attention: Tensor
@@ -65,7 +70,7 @@ def page_tokens(png: Path, size: tuple[int, int], model: MultiExitLayoutLMv3) ->
     """All of a page's ground-truth words as tokens, up to TAIL_TOKENS."""
     words = json.loads(png.with_suffix(".json").read_text())["words"]
     texts, boxes = [w["text"] for w in words], [w["box"] for w in words]
-    return encode_words(texts, boxes, size, TAIL_TOKENS, model.config.page_fit)
+    return encode_words(texts, boxes, size, tail_budget(model), model.config.page_fit)
 
 
 def extraction_pairs(

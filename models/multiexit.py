@@ -267,6 +267,19 @@ class MultimodalState:
         self.text_mask, self.pool_weights = self.text_mask[keep], self.pool_weights[keep]
         self.bias = _rows(self.bias, keep)
 
+    def row(self, i: int) -> MultimodalState:
+        """Sample i alone, as a state of its own (the rest of the batch may go on meanwhile)."""
+        keep = torch.tensor([i], device=self.hidden.device)
+        return MultimodalState(
+            self.hidden[keep],
+            self.mask[keep],
+            self.text_mask[keep],
+            self.n_text,
+            self.pool_weights[keep],
+            _rows(self.bias, keep),
+            self.layer,
+        )
+
 
 # -- 3. the model ----------------------------------------------------------------------------
 

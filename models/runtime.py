@@ -22,7 +22,7 @@ from models.batched import Kind, Lane, PassRunner, Stopped, run_pass
 from models.batched import PlanMismatchError as PlanMismatchError  # where callers look for it
 from models.card import DEFAULT_BAND, Card
 from models.inputs import TextInputs, encode_words, image_tensor
-from models.multiexit import ExitStep, MultiExitLayoutLMv3
+from models.multiexit import ExitStep, MultiExitLayoutLMv3, MultimodalState
 from models.plan import OCR_BAND, OCR_PAGE, Exit, Stage
 from models.policies import Policy, StepView, vision_exits_to_run
 
@@ -42,6 +42,8 @@ class Prediction:
     deadline_hit: bool = False  # can_run stopped the cascade; the most confident exit answered
     timings: dict[str, float] = field(default_factory=dict)  # s: vision, ocr, multimodal, total
     steps: list[StepView] = field(default_factory=list)  # every exit met, in order
+    kept_text: KeptText | None = None  # with PageRun.keep_text: the answering pass's stream
+    image_tokens: torch.Tensor | None = None  # with keep_text: the page's image embedding
 
     @property
     def answer(self) -> StepView:
@@ -51,6 +53,14 @@ class Prediction:
     @property
     def encoder_seconds(self) -> float:
         return self.timings.get("vision", 0.0) + self.timings.get("multimodal", 0.0)
+
+
+@dataclass
+class KeptText:
+    """The multimodal stream of the pass that answered, where it stopped, and its words."""
+
+    state: MultimodalState
+    text: TextInputs
 
 
 @dataclass
@@ -68,6 +78,10 @@ class PageRun:
         default_factory=lambda: {"vision": 0.0, "ocr": 0.0, "multimodal": 0.0}
     )
     ocr_calls: int = 0
+    # Set keep_text to have the multimodal pass that answers leave its state behind (the field
+    # decoder continues it rather than running the encoder again): kept_text.
+    keep_text: bool = False
+    kept_text: KeptText | None = None
 
     def check(self, stage: str) -> None:
         # Full depth ignores deadlines; and with nothing said yet there is nothing to answer.
@@ -153,6 +167,7 @@ class Cascade:
         *,
         can_run: CanRun | None = None,
         on_stage: OnStage | None = None,
+        keep_text: bool = False,
     ) -> Prediction:
         """policy None means full depth: no vision stream, whole-page OCR, every multimodal layer.
         With a policy: the vision exits; then, unless words are given, the top band's OCR and the
@@ -162,7 +177,7 @@ class Cascade:
         if words is None and ocr is None:
             raise ValueError("no OCR engine and no words: the multimodal stage needs text")
         c = self.model.config
-        req = PageRun(image, None, policy, can_run, on_stage)
+        req = PageRun(image, None, policy, can_run, on_stage, keep_text=keep_text)
         pixels = image_tensor(image, c.image_size, c.pixels, c.page_fit)
         req.timings["vision"] = time.perf_counter() - req.start  # the pass adds the embedding
         try:
@@ -271,4 +286,6 @@ class Cascade:
             deadline_hit=deadline_hit,
             timings=req.timings,
             steps=req.steps,
+            kept_text=req.kept_text,
+            image_tokens=req.tokens if req.keep_text else None,
         )
