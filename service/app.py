@@ -32,7 +32,7 @@ from service.ocr_cache import CachedOcr
 from service.pool import WorkQueue
 from service.precedence import in_force
 from service.pressure import Backlog, target_of
-from service.routes import admin, classify, health, shadow
+from service.routes import admin, classify, extract, health, shadow
 from service.settings import Settings, usable_cores
 from service.shadow import ShadowLane
 from service.state import ServiceState, state_of
@@ -283,6 +283,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)
     app.add_middleware(RequestContext, metrics=metrics)
     app.include_router(classify.router)
+    app.include_router(extract.router)
     app.include_router(admin.router)
     app.include_router(shadow.router)
     app.include_router(health.router)

@@ -52,6 +52,7 @@ def run(
     ocr: OcrFn | None = None,
     words: Words | None = None,
     cap: Cap | None = None,
+    keep_text: bool = False,
 ) -> Prediction:
     """policy None: full depth (no vision stream; OCR; every multimodal layer), deadline and cap
     ignored, as it exists for comparisons. Otherwise at least one exit always answers."""
@@ -75,7 +76,13 @@ def run(
         latency.observe(stage, seconds)
 
     outcome = cascade.classify(
-        image, ocr=ocr, words=words, policy=policy, can_run=can_run, on_stage=observe
+        image,
+        ocr=ocr,
+        words=words,
+        policy=policy,
+        can_run=can_run,
+        on_stage=observe,
+        keep_text=keep_text,
     )
     if stopped_by_cap:  # the cap stopped it, not the clock
         outcome.deadline_hit = False

@@ -17,9 +17,12 @@ from PIL import Image
 from models.batched import Batcher
 from models.card import Card
 from models.checkpoint import library_differences, load_checkpoint
+from models.decoder import MultiExitDecoder
+from models.decoder_checkpoint import load_decoder
 from models.ocr import OcrEngine
 from models.ood import Abstainer, Verdict, judge
 from models.policies import Policy, StepView
+from models.pretrained import WORD_EMBEDDINGS
 from models.runtime import Cascade, OcrFn, Prediction, Words
 from service import deadline as anytime
 from service.budget import Choice
@@ -99,6 +102,7 @@ class Engine:
         ocr: OcrFn | None,
         settings: Settings,
         device: str,
+        decoder: MultiExitDecoder | None = None,
     ) -> None:
         self.cascade, self.card, self.ocr, self.settings, self.device = (
             cascade,
@@ -107,6 +111,7 @@ class Engine:
             settings,
             device,
         )
+        self.decoder = decoder  # the field decoder (models.decoder), when the checkpoint has one
         self.labels: list[str] = list(card.labels)
         self.exits: list[str] = cascade.model.config.exit_names()
         self.num_layers = cascade.model.config.num_layers
@@ -147,7 +152,9 @@ class Engine:
             log.warning("checkpoint %s: %s", settings.checkpoint, difference)
         dtype = None if settings.precision == "float32" else getattr(torch, settings.precision)
         cascade = Cascade.from_card(model, card, device, dtype)
-        return cls(cascade, card, ocr, settings, device)
+        words = model.state_dict()[WORD_EMBEDDINGS]
+        decoder = load_decoder(Path(settings.checkpoint), card, words)
+        return cls(cascade, card, ocr, settings, device, decoder)
 
     def close(self) -> None:
         """Stops the PDF processes and the batcher; the server is shutting down."""
@@ -188,9 +195,11 @@ class Engine:
         deadline: Deadline,
         enqueued: float,
         cap: Cap | None = None,
+        keep_text: bool = False,
     ) -> Result:
         """Blocking: decode, then the anytime cascade (`cap`: the last stage it may reach, under
-        load). Runs in a worker thread."""
+        load; keep_text: leave the answering pass's stream for the field decoder). Runs in a
+        worker thread."""
         queue = time.perf_counter() - enqueued
         t = time.perf_counter()
         s = self.settings
@@ -202,7 +211,15 @@ class Engine:
         self.latency.observe("decode", seconds["decode"])
         ocr = None if self.ocr is None else RecordingOcr(SlottedOcr(self.ocr, self.ocr_slots))
         outcome = anytime.run(
-            self.cascade, decoded.image, choice.policy, deadline, self.latency, ocr, words, cap
+            self.cascade,
+            decoded.image,
+            choice.policy,
+            deadline,
+            self.latency,
+            ocr,
+            words,
+            cap,
+            keep_text,
         )
         seconds |= {"ocr": outcome.timings["ocr"], "encode": outcome.encoder_seconds}
         return Result(decoded, outcome, seconds, ocr.calls if ocr else [], words)

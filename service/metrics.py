@@ -40,6 +40,8 @@ NAMES = (
     "docexit_batch_layer_pages_total",
     "docexit_pressure_budget_seconds",
     "docexit_degraded_total",
+    "docexit_decoder_exit_layer",
+    "docexit_decoder_steps_total",
 )
 
 
@@ -185,6 +187,17 @@ class Metrics:
             "Answers degraded under load, by rung: a shallower operating point, the top band's "
             "OCR only (no_page_ocr), or the vision stream only",
             ["rung"],
+            registry=r,
+        )
+        self.decoder_exit_layer = Histogram(
+            "docexit_decoder_exit_layer",
+            "Field decoder layer each generated token left at (/v1/extract; DEED's step exits)",
+            buckets=tuple(float(i) for i in range(1, 13)),
+            registry=r,
+        )
+        self.decoder_steps = Counter(
+            "docexit_decoder_steps",
+            "Tokens the field decoder generated (/v1/extract), the end token included",
             registry=r,
         )
         for reason in ("signature", "malformed", "version"):  # at 0 from the start, for alerts

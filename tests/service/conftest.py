@@ -16,8 +16,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from models.checkpoint import load_checkpoint, save_checkpoint
+from models.decoder_checkpoint import load_decoder
 from models.multiexit import MultiExitLayoutLMv3
 from models.ocr import OcrWord
+from models.pretrained import WORD_EMBEDDINGS
 from models.runtime import Cascade
 from service.app import create_app
 from service.engine import Engine
@@ -115,7 +117,9 @@ def loader_for(ocr: FakeOcr) -> Callable[[Settings], Engine]:
     def load(settings: Settings) -> Engine:
         model, card = load_checkpoint(settings.checkpoint)
         cached = CachedOcr(ocr, settings.redis_url, settings.ocr_cache_ttl_s, settings.signer())
-        return Engine(Cascade.from_card(model, card), card, cached, settings, "cpu")
+        words = model.state_dict()[WORD_EMBEDDINGS]
+        decoder = load_decoder(settings.checkpoint, card, words)
+        return Engine(Cascade.from_card(model, card), card, cached, settings, "cpu", decoder)
 
     return load
 
