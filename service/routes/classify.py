@@ -11,14 +11,13 @@ from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 
 from models.ood import Verdict
 from service import errors
-from service.budget import Choice, resolve, thresholds_of
-from service.config_store import RuntimeConfig
+from service.budget import thresholds_of
 from service.deadline import Deadline
 from service.deps import EngineDep, MetricsDep, QueueDep, SettingsDep, StoreDep
 from service.engine import Engine, Result
-from service.guarantee import epsilon_in_force, guarantee_of
-from service.precedence import InForce, in_force
-from service.pressure import Admission, Backlog, admit
+from service.guarantee import guarantee_of
+from service.pressure import Admission
+from service.routes.admitted import read_upload, run_admitted
 from service.schemas import (
     Classification,
     DegradationInfo,
@@ -28,7 +27,7 @@ from service.schemas import (
     Timings,
     TopK,
 )
-from service.settings import MAX_BUDGET_MS, Settings
+from service.settings import MAX_BUDGET_MS
 from service.state import state_of
 
 router = APIRouter(tags=["classify"])
@@ -50,57 +49,6 @@ def parse_policy(raw: str | None) -> str | dict[str, Any] | None:
             raise errors.invalid("a JSON policy must be an object with a name")
         return value
     return raw
-
-
-def choose(
-    engine: Engine,
-    settings: Settings,
-    config: RuntimeConfig,
-    policy: str | dict[str, Any] | None,
-    budget_ms: int | None,
-    full_depth: bool,
-) -> tuple[Choice, InForce | None]:
-    """Request values first, then the admin-set runtime config, then the settings; with the
-    values in force (None: full depth, which has none)."""
-    if full_depth:
-        full = Choice(None, "full_depth", {}, "request")
-        full.guarantee = guarantee_of(None, engine.card, epsilon_in_force(engine.card))
-        return full, None
-    chosen = in_force(settings, config, policy, budget_ms)
-    return resolved(engine, chosen, chosen.budget_ms), chosen
-
-
-def resolved(engine: Engine, chosen: InForce, budget_ms: int | None) -> Choice:
-    epsilon = epsilon_in_force(engine.card, chosen.epsilon)
-    return resolve(chosen.spec, chosen.source, budget_ms, engine.card, engine.latency, epsilon)
-
-
-def admission(
-    engine: Engine,
-    backlog: Backlog,
-    settings: Settings,
-    config: RuntimeConfig,
-    choice: Choice,
-    chosen: InForce | None,
-) -> Admission:
-    """How the request runs given the work ahead of it (service.pressure): as chosen, or
-    shallower under load, or refused (503)."""
-    budget_ms = None if chosen is None else chosen.budget_ms
-    degrade = settings.degrade if config.degrade is None else config.degrade
-
-    def shallower(seconds: float) -> Choice:
-        assert chosen is not None  # full depth is never degraded
-        return resolved(engine, chosen, max(1, round(seconds * 1000.0)))
-
-    return admit(
-        engine.prices,
-        backlog,
-        choice,
-        None if budget_ms is None else budget_ms / 1000.0,
-        shallower,
-        degrade=degrade and chosen is not None,
-        target_s=settings.degrade_target_s,
-    )
 
 
 def degradation_info(admitted: Admission) -> DegradationInfo | None:
@@ -225,32 +173,17 @@ async def classify(
     ] = None,
     x_latency_budget_ms: Annotated[int | None, Header(gt=0, le=MAX_BUDGET_MS)] = None,
 ) -> Classification:
-    start: float = request.state.start
-    rid: str = request.state.request_id
-    data = await file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise errors.too_large(f"the upload is over the limit of {settings.max_upload_bytes} bytes")
-    config = store.current()
-    own_budget = latency_budget_ms or x_latency_budget_ms
-    choice, chosen = choose(engine, settings, config, parse_policy(policy), own_budget, full_depth)
-    state = state_of(request.app)
-    admitted = admission(engine, state.backlog, settings, config, choice, chosen)
-    deadline = Deadline(admitted.deadline_s, start)
-    ticket = state.backlog.admit(admitted.price_s)
+    data = await read_upload(file, settings)
 
-    def serve(enqueued: float) -> Result:
-        state.backlog.start(ticket)
+    def work(admitted: Admission, deadline: Deadline, enqueued: float) -> Result:
         return engine.classify(data, page, ocr, admitted.choice, deadline, enqueued, admitted.cap)
 
-    try:
-        result = await queue.run(serve, time.perf_counter())
-    finally:
-        state.backlog.finish(ticket)
-    total = time.perf_counter() - start
+    spec, budget = parse_policy(policy), latency_budget_ms or x_latency_budget_ms
+    result, admitted, budget = await run_admitted(
+        request, engine, settings, store, metrics, queue, spec, budget, full_depth, work
+    )
+    total = time.perf_counter() - request.state.start
     record(metrics, engine, result, total)
-    if admitted.degradation is not None:
-        metrics.degraded.labels(rung=admitted.degradation.rung).inc()
-    budget = None if chosen is None else chosen.budget_ms
-    response = build_response(engine, result, admitted, budget, total, rid)
-    state.shadow.offer(result, admitted.choice)  # queued, never waited for
+    response = build_response(engine, result, admitted, budget, total, request.state.request_id)
+    state_of(request.app).shadow.offer(result, admitted.choice)  # queued, never waited for
     return response

@@ -18,9 +18,10 @@ from service.engine import Engine, Result
 from service.extract_schemas import DecoderInfo, ExtractedField, ExtractionResponse
 from service.extractor import DECODER_POLICIES, decoder_policy, extract_fields
 from service.metrics import Metrics
-from service.routes.classify import admission, build_response, choose, parse_policy, record
+from service.pressure import Admission
+from service.routes.admitted import read_upload, run_admitted
+from service.routes.classify import build_response, parse_policy, record
 from service.settings import MAX_BUDGET_MS
-from service.state import state_of
 
 router = APIRouter(tags=["extract"])
 
@@ -86,34 +87,22 @@ async def extract(
 ) -> ExtractionResponse:
     if engine.decoder is None:
         raise no_decoder(engine)
-    start: float = request.state.start
-    data = await file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise errors.too_large(f"the upload is over the limit of {settings.max_upload_bytes} bytes")
+    data = await read_upload(file, settings)
     name, generation = decoder_policy(engine, decoder_policy_name)
-    config = store.current()
-    own_budget = latency_budget_ms or x_latency_budget_ms
-    choice, chosen = choose(engine, settings, config, parse_policy(policy), own_budget, False)
-    state = state_of(request.app)
-    admitted = admission(engine, state.backlog, settings, config, choice, chosen)
-    deadline = Deadline(admitted.deadline_s, start)
-    ticket = state.backlog.admit(admitted.price_s)
 
-    def serve(enqueued: float) -> tuple[Result, Extraction]:
-        state.backlog.start(ticket)
+    def work(admitted: Admission, deadline: Deadline, enqueued: float) -> tuple[Result, Extraction]:
         result = engine.classify(
             data, page, ocr, admitted.choice, deadline, enqueued, admitted.cap, keep_text=True
         )
         return result, extract_fields(engine, result, deadline, generation)
 
-    try:
-        result, out = await queue.run(serve, time.perf_counter())
-    finally:
-        state.backlog.finish(ticket)
-    total = time.perf_counter() - start
+    spec, budget = parse_policy(policy), latency_budget_ms or x_latency_budget_ms
+    (result, out), admitted, budget = await run_admitted(
+        request, engine, settings, store, metrics, queue, spec, budget, False, work
+    )
+    total = time.perf_counter() - request.state.start
     record(metrics, engine, result, total)
     record_decoder(metrics, out)
-    budget = None if chosen is None else chosen.budget_ms
     classification = build_response(
         engine, result, admitted, budget, total, request.state.request_id
     )
