@@ -159,7 +159,8 @@ def _publisher(state: ServiceState) -> Callable[[], None]:
         for name, tau in thresholds_of(choice, engine.exits).items():
             metrics.threshold.labels(exit=name).set(tau)
         budget_s = None if default.budget_ms is None else default.budget_ms / 1000.0
-        target = target_of(engine.prices, choice, budget_s, settings.degrade_target_s)
+        bound = engine.prices.bound(choice)
+        target = target_of(bound, budget_s, settings.degrade_target_s)
         metrics.pressure_budget.set(max(0.0, target - state.backlog.wait_s()))
 
     return publish

@@ -188,14 +188,14 @@ def admit(
     policy spec for a tighter budget (service.budget.resolve); target_s: the operator's target
     for requests without a budget (None: HEADROOM times the choice's idle bound). Raises the
     503 problem when even the cheapest rung cannot answer within the target."""
-    wait = backlog.wait_s()
-    target = target_of(prices, choice, budget_s, target_s)
+    wait, bound = backlog.wait_s(), prices.bound(choice)
+    target = target_of(bound, budget_s, target_s)
     room = max(0.0, target - wait)
     plain = Admission(choice, budget_s, None, prices.price(choice), room)
     if not degrade or choice.policy is None or wait <= 0.0:
         return plain  # full depth is asked for comparisons: never cut
     deadline = target  # waiting: a longer wait than predicted cuts depth, not the next request
-    if prices.bound(choice) <= FIT * room:
+    if bound <= FIT * room:
         return Admission(choice, deadline, None, plain.price_s, room)
 
     def degraded(to: Choice, rung: Rung, cap: Cap | None, price: float) -> Admission:
@@ -225,14 +225,12 @@ def admit(
     return cheapest
 
 
-def target_of(
-    prices: Prices, choice: Choice, budget_s: float | None, target_s: float | None
-) -> float:
+def target_of(bound_s: float, budget_s: float | None, target_s: float | None) -> float:
     """The latency a request is kept within under load: its budget, else the operator's
-    target, else HEADROOM times the live bound of its point."""
+    target, else HEADROOM times bound_s, the live bound of its point (Prices.bound)."""
     if budget_s is not None:
         return budget_s
-    return target_s or HEADROOM * prices.bound(choice)
+    return target_s or HEADROOM * bound_s
 
 
 def backlog_retry_s(wait_s: float) -> int:
