@@ -259,7 +259,7 @@ evaluate: sysdeps venv
 EXTRACT_CORPUS ?= data/synth
 EXTRACT_PER_CLASS ?= 250
 EXTRACT_RUN ?= build/extract
-.PHONY: train-extract evaluate-extract
+.PHONY: train-extract evaluate-extract ship-extract
 train-extract: venv
 	test -f $(EXTRACT_CORPUS)/corpus.json || $(PY) -m models.data.synth --out $(EXTRACT_CORPUS) \
 		--per-class $(EXTRACT_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
@@ -269,6 +269,11 @@ train-extract: venv
 evaluate-extract: venv
 	$(PY) -m models.evaluate_extract --run $(EXTRACT_RUN) --corpus $(EXTRACT_CORPUS) \
 		--checkpoint $(CHECKPOINT) --out reports/extract
+
+# Puts the measured decoder into the checkpoint (its card gets the policy and the metrics).
+ship-extract: venv
+	$(PY) -m models.decoder_checkpoint --run $(EXTRACT_RUN) --results reports/extract/results.json \
+		--checkpoint $(CHECKPOINT)
 
 # Out-of-scope pages (models.data.outofscope): files of Debian packages and locked wheels,
 # abcm2ps for the sheet music, ghostscript for its PostScript. ood-eval measures abstention

@@ -18,6 +18,7 @@ class DecoderPolicyCard(BaseModel):
 
     name: str  # step_confidence | mue_decay | full_depth
     tau: float | None = None  # step_confidence's threshold; mue_decay's base threshold
+    taus: dict[int, float] = {}  # step_confidence's thresholds for some exits (1-based layer)
 
     def build(self, max_length: int) -> DecoderPolicy:
         if self.name == "full_depth":
@@ -25,7 +26,7 @@ class DecoderPolicyCard(BaseModel):
         if self.tau is None:
             raise ValueError(f"decoder policy {self.name} needs tau")
         if self.name == "step_confidence":
-            return StepConfidence(self.tau)
+            return StepConfidence(self.tau, dict(self.taus))
         if self.name == "mue_decay":
             return MueDecay(self.tau, max_length)
         raise ValueError(f"unknown decoder policy {self.name!r}")

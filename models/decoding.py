@@ -14,7 +14,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from models.decoder import MultiExitDecoder, Step, Stepper
+from models.decoder import MultiExitDecoder, Step, Stepper, Thresholds
 
 
 class DecoderPolicy(Protocol):
@@ -79,12 +79,9 @@ class Generation:
         return sum(s.layers_run for s in self.steps)
 
 
-def exit_test(policy: DecoderPolicy, step: int) -> Callable[[int, Tensor], bool]:
-    def should_exit(layer: int, logits: Tensor) -> bool:
-        tau = policy.threshold(layer, step)
-        return math.isfinite(tau) and float(torch.softmax(logits.float(), -1).max()) >= tau
-
-    return should_exit
+def exit_test(policy: DecoderPolicy, step: int) -> Thresholds:
+    """The thresholds `policy` sets step `step`'s exits."""
+    return lambda layer: policy.threshold(layer, step)
 
 
 @torch.inference_mode()
@@ -92,31 +89,32 @@ def generate(
     decoder: MultiExitDecoder,
     states: Tensor,
     mask: Tensor,
+    copy_ids: Tensor,
     policy: DecoderPolicy,
     temperatures: list[float] | None = None,
     max_length: int | None = None,
     can_continue: Callable[[], bool] | None = None,
-    vocab: Tensor | None = None,
 ) -> Generation:
-    """Greedy decoding of one sequence. states: [1, S, H] encoder tokens, mask: [1, S].
-    can_continue is asked before every step after the first (a deadline); when it says no,
-    what was generated so far is returned, marked stopped. vocab: the token ids it may say
-    ([C]; None: all)."""
+    """Greedy decoding of one sequence. states: [1, S, H] encoder tokens, mask: [1, S],
+    copy_ids: [1, S] (MultiExitDecoder.read). can_continue is asked before every step after
+    the first (a deadline); when it says no, what was generated so far is returned, marked
+    stopped. The time counts reading the page as well as the steps."""
     c = decoder.config
     limit = min(max_length or c.max_length, c.max_length) - 1  # BOS takes a position
     temps = temperatures or [1.0] * c.num_layers
-    stepper, token = Stepper(decoder, states, mask, vocab), c.bos_id
     out = Generation([], [])
     start = time.perf_counter()
+    stepper = Stepper(decoder, decoder.read(states, mask, copy_ids))
+    token, source = c.bos_id, -1
     for t in range(limit):
         if t and can_continue is not None and not can_continue():
             out.stopped = True
             break
-        step = stepper.step(token, exit_test(policy, t), temps)
+        step = stepper.step(token, source, exit_test(policy, t), temps)
         out.steps.append(step)
-        if step.token == c.eos_id:
+        if step.token == c.eos_id and step.source < 0:
             break
         out.tokens.append(step.token)
-        token = step.token
+        token, source = step.token, step.source
     out.seconds = time.perf_counter() - start
     return out

@@ -17,8 +17,8 @@ from torch import Tensor
 from models.decoder import MultiExitDecoder, Step
 from models.decoder_card import DecoderCard
 from models.decoding import DecoderPolicy, generate
-from models.extract_data import tail_budget, tail_memory
-from models.fields import SEPARATOR, decode_fields, field_keys, page_vocabulary
+from models.extract_data import page_memory, tail_budget, tail_memory
+from models.fields import SEPARATOR, decode_fields, field_keys
 from models.inputs import TextInputs, encode_words, image_tensor, tokenizer
 from models.multiexit import MultiExitLayoutLMv3, MultimodalState
 from models.runtime import Prediction, Words
@@ -38,11 +38,11 @@ class Extraction:
 @torch.inference_mode()
 def memory(
     model: MultiExitLayoutLMv3, outcome: Prediction, image: Image.Image, words: Words
-) -> tuple[Tensor, Tensor, list[int], int]:
+) -> tuple[Tensor, Tensor, Tensor, int]:
     """The decoder's memory for a page: the multimodal stream's last-layer states on the page's
     words (continued from the pass that answered when it read them) and the embeddings of the
-    words past the text budget. Returns memory [1, N, H], mask [1, N], the page's vocabulary
-    and the encoder layers run here."""
+    words past the text budget, laid out for the pointer (models.extract_data.page_memory).
+    Returns memory [1, N, H], mask [1, N], copy ids [1, N] and the encoder layers run here."""
     c = model.config
     head = encode_words(words[0], words[1], image.size, c.max_text_tokens, c.page_fit)
     kept = outcome.kept_text
@@ -55,9 +55,10 @@ def memory(
     real = state.mask[0, 0, 0] == 0  # the additive mask is 0 on real tokens
     full = encode_words(words[0], words[1], image.size, tail_budget(model), c.page_fit)
     tail = tail_memory(model, full, len(head.input_ids))
-    states = torch.cat([state.hidden[0][real], tail.to(state.hidden.dtype)])[None].float()
-    vocab = page_vocabulary(full.input_ids.tolist())
-    return states, torch.ones(states.shape[:2], dtype=torch.bool), vocab, c.num_layers - start
+    n = len(head.input_ids)
+    states, copy = page_memory(state.hidden[0][real], n, tail, full.input_ids)
+    mask = torch.ones(states.shape[0], dtype=torch.bool, device=states.device)
+    return states[None].float(), mask[None], copy[None].to(states.device), c.num_layers - start
 
 
 def _fresh(
@@ -105,17 +106,9 @@ def extract(
     if not field_keys(label):
         return Extraction({}, {})
     t = time.perf_counter()
-    states, mask, vocab, layers = memory(model, outcome, image, words)
+    states, mask, copy, layers = memory(model, outcome, image, words)
     memory_s = time.perf_counter() - t
-    g = generate(
-        decoder,
-        states,
-        mask,
-        policy,
-        card.temperatures,
-        can_continue=can_continue,
-        vocab=torch.tensor(vocab),
-    )
+    g = generate(decoder, states, mask, copy, policy, card.temperatures, can_continue=can_continue)
     wanted = set(field_keys(label))
     fields = {k: v for k, v in decode_fields(g.tokens).items() if k in wanted}
     return Extraction(

@@ -1,6 +1,7 @@
 """Key fields as the decoder's text (models.decoder): one class's fields, in a fixed order, as
-`key : value` pairs separated by `|`, in the encoder's own WordPiece vocabulary, so that a value
-read off the page is copied as the tokens the encoder saw. BOS is [CLS], EOS [SEP], PAD [PAD].
+`key : value` pairs separated by `|`, in the encoder's own WordPiece vocabulary. The keys and
+separators are said from a fixed vocabulary; a value is copied off the page as the tokens the
+encoder saw (Target records where each value lies in the target). BOS is [CLS], EOS [SEP].
 
 The vocabulary is uncased (all-MiniLM-L6-v2): values are compared after the same normalisation
 (lower case, accents stripped, WordPiece's spacing around punctuation), which is what
@@ -47,21 +48,14 @@ def specials() -> Special:
 
 @functools.cache
 def fixed_vocabulary() -> tuple[int, ...]:
-    """Token ids the decoder may say on any page: every class's field keys, the separators and
-    EOS. The rest of what it says is copied from the page (page_vocabulary)."""
+    """Token ids the decoder says rather than copies: every class's field keys, the separators
+    and EOS. The rest of what it says is copied from the page."""
     tok = tokenizer()
     keys = {k.replace("_", " ") for keys in REQUIRED_FIELDS.values() for k in keys}
     ids = {specials().eos}
     for text in (*keys, SEPARATOR, KEY_VALUE):
         ids.update(tok.encode(text, add_special_tokens=False))
     return tuple(sorted(ids))
-
-
-def page_vocabulary(page_ids: Sequence[int]) -> list[int]:
-    """What the decoder may say on a page whose words tokenise to page_ids: its tokens and the
-    fixed vocabulary (special tokens excluded), sorted."""
-    s = specials()
-    return sorted((set(page_ids) - {s.pad, s.bos, s.eos}) | set(fixed_vocabulary()))
 
 
 def target_text(label: str, fields: Mapping[str, str]) -> str:
@@ -72,11 +66,29 @@ def target_text(label: str, fields: Mapping[str, str]) -> str:
     return f" {SEPARATOR} ".join(pairs)
 
 
-def encode_target(label: str, fields: Mapping[str, str], max_length: int) -> list[int]:
-    """BOS, the target's tokens, EOS; cut to max_length (EOS kept)."""
+@dataclass(frozen=True)
+class Target:
+    ids: list[int]  # BOS, target_text's tokens, EOS
+    values: list[tuple[int, list[int]]]  # each value: where its tokens start in ids, and they
+
+
+def encode_target(label: str, fields: Mapping[str, str], max_length: int) -> Target:
+    """BOS, the target's tokens, EOS; cut to max_length (EOS kept). Built a pair at a time,
+    which WordPiece spells exactly as the whole of target_text (whitespace splits words)."""
     tok, s = tokenizer(), specials()
-    ids = tok.encode(target_text(label, fields), add_special_tokens=False)
-    return [s.bos, *ids[: max_length - 2], s.eos]
+
+    def spell(text: str) -> list[int]:
+        return list(tok.encode(text, add_special_tokens=False))
+
+    ids, values = [s.bos], []
+    for key in (k for k in field_keys(label) if fields.get(k)):
+        if len(ids) > 1:
+            ids += spell(SEPARATOR)
+        ids += spell(f"{key.replace('_', ' ')} {KEY_VALUE}")
+        values.append((len(ids), spell(fields[key])))
+        ids += values[-1][1]
+    ids = [*ids[: max_length - 1], s.eos]
+    return Target(ids, [(at, v) for at, v in values if at < len(ids) - 1])
 
 
 def decode_fields(ids: Sequence[int]) -> dict[str, str]:

@@ -25,9 +25,9 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from models.checkpoint import load_checkpoint
-from models.decoder import IGNORE, DecoderConfig, MultiExitDecoder, deed_loss
-from models.extract_data import Pair, cached_pairs, collate
-from models.fields import specials
+from models.decoder import DecoderConfig, MultiExitDecoder, deed_loss
+from models.extract_data import Batch, Pair, cached_pairs, collate
+from models.fields import fixed_vocabulary, specials
 from models.pretrained import WORD_EMBEDDINGS
 
 log = logging.getLogger("docexit.train_extract")
@@ -37,6 +37,7 @@ def build(encoder_words: torch.Tensor, args: argparse.Namespace) -> MultiExitDec
     s = specials()
     c = DecoderConfig(
         vocab_size=encoder_words.shape[0],
+        fixed=list(fixed_vocabulary()),
         hidden_size=encoder_words.shape[1],
         num_layers=args.layers,
         max_length=args.max_length,
@@ -49,6 +50,12 @@ def build(encoder_words: torch.Tensor, args: argparse.Namespace) -> MultiExitDec
         decoder.embed.weight.copy_(encoder_words)
     decoder.embed.weight.requires_grad_(False)  # and the tied head: the encoder's own table
     return decoder
+
+
+def batch_logits(decoder: MultiExitDecoder, b: Batch) -> torch.Tensor:
+    """Teacher-forced entry logits at every layer: [L, B, T, E]."""
+    logits, _ = decoder(decoder.read(b.states, b.mask, b.copy_ids), b.inputs, b.sources)
+    return logits
 
 
 def epoch_loss(
@@ -64,19 +71,18 @@ def epoch_loss(
         random.Random(seed).shuffle(order)
     decoder.train(optimizer is not None)
     total, n = 0.0, 0
-    pad = decoder.config.pad_id
+    pad, fixed = decoder.config.pad_id, decoder.config.fixed
     bar = tqdm(range(0, len(order), batch), desc="train" if optimizer else "val", leave=False)
     for start in bar:
-        b = collate([pairs[i] for i in order[start : start + batch]], pad)
+        b = collate([pairs[i] for i in order[start : start + batch]], pad, fixed)
         with torch.set_grad_enabled(optimizer is not None):
-            logits, _ = decoder(b.states, b.mask, b.inputs, vocab=b.vocab, allowed=b.allowed)
-            loss = deed_loss(logits, b.targets)
+            loss = deed_loss(batch_logits(decoder, b), b.gold)
         if optimizer is not None:
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(decoder.parameters(), 1.0)
             optimizer.step()
-        total, n = total + float(loss) * len(b.targets), n + len(b.targets)
+        total, n = total + float(loss) * len(b.inputs), n + len(b.inputs)
         bar.set_postfix(loss=f"{total / n:.3f}")
     return total / max(n, 1)
 
@@ -89,14 +95,12 @@ def fit_temperatures(decoder: MultiExitDecoder, pairs: list[Pair], batch: int) -
     pad, grid = decoder.config.pad_id, [0.5 + 0.05 * i for i in range(51)]
     nll = torch.zeros(decoder.config.num_layers, len(grid))
     for start in range(0, len(pairs), batch):
-        b = collate(pairs[start : start + batch], pad)
-        logits, _ = decoder(b.states, b.mask, b.inputs, vocab=b.vocab, allowed=b.allowed)
-        keep = b.targets != IGNORE
-        gold = b.targets.clamp(min=0)[None, ..., None].expand(logits.shape[0], -1, -1, 1)
+        b = collate(pairs[start : start + batch], pad, decoder.config.fixed)
+        logits, keep = batch_logits(decoder, b), b.gold.any(-1)
         for j, t in enumerate(grid):
-            logp = torch.log_softmax(logits / t, -1)  # [L, B, T, C]
-            picked = logp.gather(-1, gold).squeeze(-1).masked_fill(~keep, 0.0)
-            nll[:, j] -= picked.sum((1, 2))
+            scaled = logits / t  # [L, B, T, E]
+            right = torch.logsumexp(scaled.masked_fill(~b.gold, float("-inf")), -1)
+            nll[:, j] += (torch.logsumexp(scaled, -1) - right)[:, keep].sum(-1)
     return [grid[int(j)] for j in nll.argmin(1)]
 
 
@@ -106,9 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint", type=Path, default=Path("models/checkpoints/default"))
     p.add_argument("--out", type=Path, default=Path("build/extract"))
     p.add_argument("--per-class", type=int, default=None, help="train pages per class")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)

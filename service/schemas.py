@@ -141,6 +141,11 @@ class ModelCard(BaseModel):
         description="the out-of-distribution score and threshold (models.ood) and what they "
         "measured; null: the checkpoint has none, no page is called out of distribution",
     )
+    decoder: dict[str, Any] | None = Field(
+        default=None,
+        description="the field decoder behind POST /v1/extract: its config, fields per class, "
+        "temperatures, default policy and measured metrics; null: the checkpoint has none",
+    )
 
 
 class Health(BaseModel):

@@ -105,6 +105,14 @@ def hash_sources(sources_file: Path) -> None:
     sources_file.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
 
+# Written by hand, not rebuilt: the rebuild keeps it (same page ids) and says what it is.
+FIELDS_NOTE = (
+    "`fields.json` (when present) holds key fields labelled by hand on some of these pages, as"
+    " printed, one entry per page id with a note on each judgement call; it only measures the"
+    " field decoder (`python -m models.evaluate_extract`), never trains it."
+)
+
+
 def write_readme(out: Path, records: list[dict[str, Any]]) -> None:
     """Write ``out/README.md``: pages per class, then each source with its licence."""
     counts = Counter(r["class"] for r in records)
@@ -118,6 +126,8 @@ def write_readme(out: Path, records: list[dict[str, Any]]) -> None:
         "Rebuild: `python -m models.data.realdocs --out data/realval`"
         " (source list: `models/data/realdocs_sources.json`). Per-page provenance,"
         " licence and SHA-256 are in `manifest.json`.",
+        "",
+        FIELDS_NOTE,
         "",
         "| class | pages |",
         "| --- | --- |",

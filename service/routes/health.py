@@ -55,6 +55,7 @@ async def model(engine: EngineDep, store: StoreDep) -> ModelCard:
         ocr_engine=engine.settings.ocr_engine,
         certification=certification_view(engine, store.current()),
         abstention=None if card.abstention is None else as_written(card.abstention),
+        decoder=None if card.decoder is None else as_written(card.decoder),
     )
 
 

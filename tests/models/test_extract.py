@@ -10,7 +10,8 @@ from models.decoder import DecoderConfig, MultiExitDecoder
 from models.decoder_card import DecoderCard, DecoderPolicyCard
 from models.decoding import FullDepth
 from models.extract import extract, memory
-from models.extract_data import encode_memory, tail_memory
+from models.extract_data import encode_memory, page_memory, tail_memory
+from models.fields import fixed_vocabulary
 from models.inputs import encode_words, image_tensor
 from models.multiexit import MultiExitLayoutLMv3
 from models.policies import PerExitThresholds as PerExit
@@ -29,14 +30,17 @@ def tiny() -> tuple[MultiExitLayoutLMv3, Cascade, Image.Image]:
     return model, Cascade(model, band=None), Image.new("L", (77, 100), 255)
 
 
-def fresh_memory(model: MultiExitLayoutLMv3, image: Image.Image) -> torch.Tensor:
+def fresh_memory(
+    model: MultiExitLayoutLMv3, image: Image.Image
+) -> tuple[torch.Tensor, torch.Tensor]:
     c = model.config
     head = encode_words(*WORDS, image.size, c.max_text_tokens, c.page_fit)
     pixels = image_tensor(image, c.image_size, c.pixels, c.page_fit)[None]
     states, mask = encode_memory(model, pixels, head.input_ids[None], head.bbox[None],
                                  head.attention_mask[None])  # fmt: skip
     full = encode_words(*WORDS, image.size, c.max_position_embeddings - 1, c.page_fit)
-    return torch.cat([states[0][mask[0]], tail_memory(model, full, len(head.input_ids))])
+    tail = tail_memory(model, full, len(head.input_ids))
+    return page_memory(states[0][mask[0]], len(head.input_ids), tail, full.input_ids)
 
 
 def test_the_answering_pass_is_continued_not_run_again() -> None:
@@ -45,10 +49,13 @@ def test_the_answering_pass_is_continued_not_run_again() -> None:
     outcome = cascade.classify(image, words=WORDS, policy=at_mm1, keep_text=True)
     assert outcome.exit == "mm.1" and outcome.kept_text is not None
     assert outcome.kept_text.state.layer == 1
-    states, mask, vocab, layers = memory(model, outcome, image, WORDS)
+    states, mask, copy, layers = memory(model, outcome, image, WORDS)
     assert layers == model.config.num_layers - 1  # only the layers classification did not run
-    torch.testing.assert_close(states[0], fresh_memory(model, image), atol=1e-5, rtol=1e-5)
-    assert mask.all() and states.shape[1] > model.config.max_text_tokens  # the tail is in
+    fresh, fresh_copy = fresh_memory(model, image)
+    torch.testing.assert_close(states[0], fresh, atol=1e-5, rtol=1e-5)
+    assert torch.equal(copy[0], fresh_copy)
+    words = int((copy >= 0).sum())  # every token of the page, the tail's too, may be copied
+    assert mask.all() and words > model.config.max_text_tokens
 
 
 def test_a_vision_answer_gets_a_pass_on_the_whole_page() -> None:
@@ -57,15 +64,18 @@ def test_a_vision_answer_gets_a_pass_on_the_whole_page() -> None:
     outcome = cascade.classify(image, words=WORDS, policy=first, keep_text=True)
     assert outcome.stage == "vision" and outcome.kept_text is None
     assert outcome.image_tokens is not None  # the embedding is reused, not recomputed
-    states, _, _, layers = memory(model, outcome, image, WORDS)
+    states, _, copy, layers = memory(model, outcome, image, WORDS)
     assert layers == model.config.num_layers
-    torch.testing.assert_close(states[0], fresh_memory(model, image), atol=1e-5, rtol=1e-5)
+    fresh, fresh_copy = fresh_memory(model, image)
+    torch.testing.assert_close(states[0], fresh, atol=1e-5, rtol=1e-5)
+    assert torch.equal(copy[0], fresh_copy)
 
 
 def test_extract_returns_only_the_class_fields_with_confidences() -> None:
     model, cascade, image = tiny()
     outcome = cascade.classify(image, words=WORDS, policy=PerExit({"mm.1": 0.0}), keep_text=True)
-    c = DecoderConfig(vocab_size=30522, hidden_size=32, num_layers=2, num_heads=2,
+    c = DecoderConfig(vocab_size=30522, fixed=list(fixed_vocabulary()), hidden_size=32,
+                      num_layers=2, num_heads=2,
                       intermediate_size=32, adapter_size=4, max_length=12, dropout=0.0)  # fmt: skip
     decoder = MultiExitDecoder(c).eval()
     card = DecoderCard(config=c.to_dict(), fields={}, temperatures=[1.0, 1.0],

@@ -18,6 +18,7 @@ from models.data.families import REQUIRED_FIELDS
 from models.decoder import DecoderConfig, MultiExitDecoder
 from models.decoder_card import DecoderPolicyCard
 from models.decoder_checkpoint import save_decoder
+from models.fields import fixed_vocabulary
 from models.pretrained import WORD_EMBEDDINGS
 from tests.service.conftest import assert_problem, png
 from tests.service.test_metrics import value
@@ -35,8 +36,9 @@ def with_decoder(checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     model, _ = load_checkpoint(folder)
     words = model.state_dict()[WORD_EMBEDDINGS]
     torch.manual_seed(0)
-    c = DecoderConfig(vocab_size=words.shape[0], hidden_size=words.shape[1], num_layers=3,
-                      num_heads=2, intermediate_size=32, adapter_size=4, max_length=16,
+    c = DecoderConfig(vocab_size=words.shape[0], fixed=list(fixed_vocabulary()),
+                      hidden_size=words.shape[1], num_layers=3, num_heads=2,
+                      intermediate_size=32, adapter_size=4, max_length=16,
                       dropout=0.0)  # fmt: skip
     decoder = MultiExitDecoder(c).eval()
     with torch.no_grad():
@@ -72,6 +74,9 @@ def test_extract_classifies_then_reads_the_class_fields(
         assert d["encoder_layers"] == 3 - body["classification"]["exit"]["layer"] or (
             body["classification"]["exit"]["stage"] == "vision" and d["encoder_layers"] == 3
         )
+    described = client.get("/v1/model").json()["decoder"]
+    assert (described["policy"]["name"], described["policy"]["tau"]) == ("step_confidence", 0.5)
+    assert described["fields"]["invoice"] == list(REQUIRED_FIELDS["invoice"])
     metrics = client.get("/metrics").text
     assert value(metrics, "docexit_decoder_steps_total") == d["steps"]
     assert value(metrics, "docexit_decoder_exit_layer_count") == d["steps"]
@@ -92,3 +97,4 @@ def test_the_decoder_policy_is_the_requests_to_choose(
 def test_without_a_decoder_extract_is_a_404(client: TestClient) -> None:
     body = assert_problem(extract(client), 404)
     assert "no field decoder" in body["detail"] and "/v1/classify" in body["detail"]
+    assert client.get("/v1/model").json()["decoder"] is None

@@ -4,6 +4,7 @@ Slow (real OCR, about a minute and a half): the issue's acceptance, end to end."
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from models.data.labels import CLASSES
+from models.fields import field_keys, normalise
 from tests.processes import SHIPPED, RedisServer, ServiceProcess, replicas
 from tests.service.conftest import TOKEN
 from tests.service.test_metrics import samples, value
@@ -140,3 +142,28 @@ def test_requests_succeed_after_redis_dies(stack: Stack, pages: list[Path]) -> N
         assert body["policy"]["latency_budget_ms"] == 4321  # the last known config
         scrape = samples(replica.http.get("/metrics").text)
         assert scrape[("docexit_config_store_up", "{}")] == 0
+
+
+def test_extract_reads_a_generated_invoices_fields_within_its_budget(
+    stack: Stack, pages: list[Path]
+) -> None:
+    _, a, _ = stack
+    if a.http.get("/v1/model").json().get("decoder") is None:
+        pytest.skip("the shipped checkpoint has no field decoder")
+    page = pages[CLASSES.index("invoice")]
+    truth = json.loads(page.with_suffix(".json").read_text())["fields"]
+    budget = 10_000  # Tesseract on the whole page, then the decoder
+    files = {"file": (page.name, page.read_bytes(), "image/png")}
+    start = time.perf_counter()
+    r = a.http.post("/v1/extract", files=files, data={"latency_budget_ms": str(budget)})
+    elapsed_ms = 1000 * (time.perf_counter() - start)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["classification"]["label"] == "invoice"
+    assert not body["decoder"]["stopped"] and elapsed_ms <= budget, (elapsed_ms, body)
+    fields = {k: v["value"] for k, v in body["fields"].items()}
+    assert set(fields) <= set(field_keys("invoice"))
+    # Real OCR of a clean generated page: most of its fields come back exactly.
+    exact = [k for k in field_keys("invoice") if fields.get(k) == normalise(truth[k])]
+    assert len(exact) >= 2, (fields, truth)
+    assert value(a.http.get("/metrics").text, "docexit_decoder_steps_total") >= 1
