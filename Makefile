@@ -68,7 +68,7 @@ sysdeps:
 # Tools only the tests use: prometheus and promtool (tests/deploy run the real ones) and
 # docker-compose (parses docker-compose.yml where the docker client has no compose plugin).
 # Not in SYS_PKGS, which the image installs too (Dockerfile: `make sysdeps`).
-TEST_SYS_PKGS := prometheus docker-compose
+TEST_SYS_PKGS := prometheus docker-compose chromium curl
 .PHONY: sysdeps-test sysdeps-corpus k8s-generate
 sysdeps-test:
 	@$(MAKE) --no-print-directory sysdeps SYS_PKGS="$(TEST_SYS_PKGS)"
@@ -150,7 +150,7 @@ typecheck: venv
 	$(VENV)/bin/mypy models service tools loadtests
 
 unit: sysdeps venv
-	$(VENV)/bin/pytest -q tests
+	$(VENV)/bin/pytest -q --durations=15 tests
 
 test: lint typecheck unit
 

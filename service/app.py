@@ -24,6 +24,7 @@ from service import errors
 from service.admin_guard import AdminGuard
 from service.budget import resolve, thresholds_of
 from service.config_store import make_store
+from service.docs import install_docs
 from service.engine import Engine
 from service.guarantee import epsilon_in_force
 from service.lifecycle import install_drain
@@ -258,6 +259,8 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
         version=card.version or "0",
         lifespan=lifespan,
         responses=errors.responses(500),
+        docs_url=None,  # install_docs serves them on the package's own assets
+        redoc_url=None,
     )
     # Batched, a page's thread mostly waits (for OCR slots, for its batch): a batch can only
     # fill if that many pages are in flight.
@@ -281,6 +284,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     state.publish_config = _publisher(state)
     app.state.service = state  # the one thing on app.state; read it through state_of(app)
     errors.install(app)
+    install_docs(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)
     app.add_middleware(RequestContext, metrics=metrics)
     app.include_router(classify.router)

@@ -26,6 +26,7 @@ from service.engine import Engine
 from service.ocr_cache import CachedOcr
 from service.settings import Settings
 from tests.models.conftest import tiny_config
+from tests.processes import ServiceProcess
 
 TOKEN = "s3cret-admin-token-for-tests"
 SIGNING_KEY = "signing-key-for-tests-shared-by-the-replicas"
@@ -57,6 +58,18 @@ OPERATING_POINTS: list[dict[str, Any]] = [
     {"policy": {"name": "global", "tau": 1.1}, "accuracy": 0.95, "ocr_skip_rate": 0.0,
      "encoder_s": 0.017, "mean_exit_layer": 3.0},
 ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def shipped_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One `python -m service` on the shipped checkpoint with its defaults (as `make serve`
+    runs it), shared by the tests that only read from it (quick start, docs in a browser)."""
+    proc = ServiceProcess(tmp_path_factory.mktemp("shipped") / "service.log")
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
 
 
 @pytest.fixture(scope="session")
