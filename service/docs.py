@@ -62,7 +62,8 @@ def install_docs(app: FastAPI) -> None:
 def _document_request_id(schema: dict[str, Any]) -> None:
     """X-Request-ID on every operation: a header it takes and one every response carries (the
     RequestContext middleware does both, outside the routes). Idempotent."""
-    header = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"}
+    # No pattern: an id that does not fit is not an error, the service mints one instead.
+    header = {"type": "string"}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             parameters = operation.setdefault("parameters", [])
@@ -79,5 +80,6 @@ def _document_request_id(schema: dict[str, Any]) -> None:
             for response in operation.get("responses", {}).values():
                 response.setdefault("headers", {})[REQUEST_ID] = {
                     "description": "the request's id (yours, or minted)",
+                    "required": True,
                     "schema": {"type": "string"},
                 }
