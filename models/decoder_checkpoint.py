@@ -81,7 +81,8 @@ def load_decoder(folder: Path, card: Card, words: Tensor) -> MultiExitDecoder | 
 def ship(run: Path, results: Path, folder: Path) -> Card:
     """Put a trained decoder (models.train_extract's RUN) into the checkpoint in `folder`, with
     the default policy, test and real-page metrics measured by models.evaluate_extract."""
-    from models.evaluate_extract import load_decoder as load_run  # the CLI only: no cycle
+    # Imported here: the service imports this module and needs none of the evaluation.
+    from models.evaluate_extract import load_decoder as load_run
 
     model, card = load_checkpoint(folder)
     meta = json.loads((run / "decoder.json").read_text())
