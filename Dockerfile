@@ -34,6 +34,7 @@ RUN case "$VARIANT" in \
 COPY pyproject.toml README.md ./
 COPY models ./models
 COPY service ./service
+COPY docexit ./docexit
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
     && /opt/venv/bin/pip check
 
@@ -51,6 +52,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends make >/
 COPY --from=build /opt/venv /opt/venv
 COPY models ./models
 COPY service ./service
+COPY docexit ./docexit
 # uid 1000. The code and the checkpoint stay root-owned, only readable by the service: it
 # cannot rewrite its own model.
 RUN useradd --uid 1000 --create-home docexit \

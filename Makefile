@@ -143,11 +143,11 @@ lock:
 		-c $(LOCK_TOOLS)/cuda-constraints.txt -o requirements/runtime-cuda.txt
 
 lint: venv
-	$(VENV)/bin/ruff check models service tools loadtests tests
-	$(VENV)/bin/ruff format --check models service tools loadtests tests
+	$(VENV)/bin/ruff check docexit models service tools loadtests tests
+	$(VENV)/bin/ruff format --check docexit models service tools loadtests tests
 
 typecheck: venv
-	$(VENV)/bin/mypy models service tools loadtests
+	$(VENV)/bin/mypy docexit models service tools loadtests
 
 unit: sysdeps venv
 	$(VENV)/bin/pytest -q --durations=15 tests

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 from torch import Tensor
 
+from models.batch_errors import BatcherClosedError
 from models.inputs import TextInputs, pad_text
 from models.multiexit import ExitStep, MultimodalState, VisionState
 from models.plan import EMBED, Exit
@@ -34,10 +35,6 @@ Kind = Literal["vision", "multimodal"]
 
 class Stopped(Exception):
     """A page's can_run refused its next stage: its most confident exit so far answers."""
-
-
-class BatcherClosedError(RuntimeError):
-    """A page reached the batcher after it closed (the service is shutting down)."""
 
 
 class PlanMismatchError(RuntimeError):

@@ -8,6 +8,7 @@ field by field by the step that owns each field.
     models.certify                certification
     models.ood_eval               abstention
     models.decoder_checkpoint     decoder (optional: the field decoder, models.decoder_card)
+    models.document_fit           document (optional: how page answers pool, models.document)
 
 Older cards load through `Card.parse`, which upgrades what changed since (a card without
 `ocr_band` predates the top-band OCR default). Unknown fields are kept, so a card written by a
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import to_jsonable_python
 
 from models.decoder_card import DecoderCard
+from models.document import DocumentPool
 from models.ltt import binomial_p_value, fixed_sequence
 from models.multiexit import MultiExitConfig
 from models.plan import OCR_BAND, OCR_PAGE
@@ -230,6 +232,7 @@ class Card(BaseModel):
     certification: Certification | None = None
     abstention: Abstention | None = None
     decoder: DecoderCard | None = None
+    document: DocumentPool | None = None  # models.document_fit: how pages pool into a document
 
     @model_validator(mode="after")
     def _certified_points_exist(self) -> Card:

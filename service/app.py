@@ -30,6 +30,7 @@ from service.guarantee import epsilon_in_force
 from service.lifecycle import install_drain
 from service.metrics import Metrics, mark_process_dead
 from service.ocr_cache import CachedOcr
+from service.playground import install_playground
 from service.pool import WorkQueue
 from service.precedence import in_force
 from service.pressure import Backlog, target_of
@@ -285,6 +286,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.state.service = state  # the one thing on app.state; read it through state_of(app)
     errors.install(app)
     install_docs(app)
+    install_playground(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD)
     app.add_middleware(RequestContext, metrics=metrics)
     app.include_router(classify.router)

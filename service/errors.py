@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.batched import BatcherClosedError
+from models.batch_errors import BatcherClosedError
 
 log = logging.getLogger("docexit.service")
 

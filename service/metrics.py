@@ -189,6 +189,14 @@ class Metrics:
             ["rung"],
             registry=r,
         )
+        self.document_pages_read = Histogram(
+            "docexit_document_pages_read",
+            "Pages read per document request (POST /v1/classify with pages), by why reading "
+            "stopped: confident (the document was sure), all_read, deadline",
+            ["stopped"],
+            buckets=(1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100, 200, 500, 1000),
+            registry=r,
+        )
         self.decoder_exit_layer = Histogram(
             "docexit_decoder_exit_layer",
             "Field decoder layer each generated token left at (/v1/extract; DEED's step exits)",

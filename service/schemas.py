@@ -60,6 +60,34 @@ class PolicyInfo(BaseModel):
     degradation: DegradationInfo | None = None
 
 
+Reason = Literal["policy", "deadline", "load", "full_depth"]
+
+
+class CascadeStep(BaseModel):
+    """One exit of the cascade as this page met it, or why it did not."""
+
+    name: str = Field(description="the exit, e.g. vision.2, mm.6, in the order they are met")
+    stage: Literal["vision", "multimodal"]
+    status: Literal["answered", "continued", "skipped"] = Field(
+        description="answered: this exit gave the answer; continued: it ran and the policy went "
+        "on; skipped: it never ran (see reason)"
+    )
+    confidence: float | None = Field(
+        default=None, description="its calibrated top-class probability; null: skipped"
+    )
+    label: str | None = Field(default=None, description="its top class; null: skipped")
+    threshold: float | None = Field(
+        default=None, description="the policy's confidence threshold there; null: none applies"
+    )
+    reason: Reason | None = Field(
+        default=None,
+        description="why it answered or was skipped: policy (its confidence passed the policy; "
+        "or, skipped, an earlier exit answered or the policy never stops there), deadline (the "
+        "budget left could not pay for it; answered: the most confident exit met), load (the "
+        "service answered shallower under load), full_depth (the request ran the last exit only)",
+    )
+
+
 class ModelRef(BaseModel):
     name: str
     version: str
@@ -94,6 +122,9 @@ class Classification(BaseModel):
     model: ModelRef
     request_id: str
     page: int = Field(description="0-based page (PDF) or frame (TIFF) classified")
+    cascade: list[CascadeStep] = Field(
+        default_factory=list, description="every exit in order: what it said, or why it was skipped"
+    )
 
 
 class CertifiedPointView(BaseModel):

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
         description="PDF pages or TIFF frames an upload may have: a longer document is no page "
         "to classify (413), and opening it costs memory and time for nothing",
     )
+    max_document_pages: int = Field(
+        default=50,
+        gt=0,
+        le=100_000,
+        description="pages one document request (pages=...) may ask for: each is a page's "
+        "work on one worker thread, so a longer range is refused (413) rather than holding "
+        "a worker for minutes; send it in ranges",
+    )
     pdf_timeout_s: float = Field(
         default=10.0,
         gt=0,

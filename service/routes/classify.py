@@ -1,154 +1,37 @@
-"""POST /v1/classify: one page through the anytime cascade under the policy and budget in force."""
+"""POST /v1/classify: one page through the anytime cascade under the policy and budget in force;
+with `pages`, a document's pages in order until the document is sure (service.routes.document)."""
 
 from __future__ import annotations
 
-import json
-import math
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 
-from models.ood import Verdict
 from service import errors
-from service.budget import thresholds_of
 from service.deadline import Deadline
 from service.deps import EngineDep, MetricsDep, QueueDep, SettingsDep, StoreDep
-from service.engine import Engine, Result
-from service.guarantee import guarantee_of
+from service.document import SPAN, SPAN_TEXT, PageSpan, check_length
+from service.document_schemas import DocumentClassification
+from service.engine import Result
 from service.pressure import Admission
 from service.routes.admitted import read_upload, run_admitted
-from service.schemas import (
-    Classification,
-    DegradationInfo,
-    ExitInfo,
-    ModelRef,
-    PolicyInfo,
-    Timings,
-    TopK,
-)
+from service.routes.answers import build_response, parse_policy, record
+from service.routes.document import classify_document
+from service.schemas import Classification
 from service.settings import MAX_BUDGET_MS
 from service.state import state_of
 
 router = APIRouter(tags=["classify"])
-TOP_K = 5
-
-
-def parse_policy(raw: str | None) -> str | dict[str, Any] | None:
-    """A policy name, or a JSON object such as {"name": "global", "tau": 0.9}."""
-    if raw is None or raw == "":
-        return None
-    if raw.lstrip().startswith("{"):
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise errors.invalid(f"policy is not valid JSON: {exc.msg}") from exc
-        except RecursionError as exc:  # 4 KiB of "[[[[..." nests deeper than the parser's stack
-            raise errors.invalid("policy is JSON nested too deeply to be a policy") from exc
-        if not isinstance(value, dict):
-            raise errors.invalid("a JSON policy must be an object with a name")
-        return value
-    return raw
-
-
-def degradation_info(admitted: Admission) -> DegradationInfo | None:
-    d = admitted.degradation
-    if d is None:
-        return None
-    return DegradationInfo(
-        rung=d.rung,
-        expected_wait_ms=round(d.expected_wait_s * 1000.0, 3),
-        target_ms=round(d.target_s * 1000.0, 3),
-        pressure_budget_ms=round(d.pressure_budget_s * 1000.0, 3),
-    )
-
-
-def build_response(
-    engine: Engine,
-    result: Result,
-    admitted: Admission,
-    budget: int | None,
-    total_s: float,
-    rid: str,
-) -> Classification:
-    choice = admitted.choice
-    answer = result.outcome.answer
-    verdict = engine.judge(result.outcome)
-    # Abstaining gives no label rather than a confident wrong one; top_k still shows the guess.
-    abstain = engine.settings.abstain and not verdict.in_distribution
-    ranked = sorted(range(len(answer.probs)), key=lambda i: -answer.probs[i])[:TOP_K]
-    thresholds = {k: v for k, v in thresholds_of(choice, engine.exits).items() if math.isfinite(v)}
-    ms = {k: round(v * 1000.0, 3) for k, v in result.seconds.items()}
-    return Classification(
-        label=None if abstain else engine.labels[answer.prediction],
-        confidence=answer.confidence,
-        top_k=[TopK(label=engine.labels[i], confidence=answer.probs[i]) for i in ranked],
-        in_distribution=verdict.in_distribution,
-        ood_score=verdict.score,
-        abstained_reason=abstained_reason(engine, verdict, answer.name) if abstain else None,
-        exit=ExitInfo(
-            stage="vision" if answer.stage == "vision" else "multimodal",
-            layer=result.outcome.layer,
-            num_layers=engine.num_layers,
-            name=answer.name,
-        ),
-        ocr_skipped=result.outcome.ocr_skipped,
-        ocr_calls=result.outcome.ocr_bands,
-        deadline_hit=result.outcome.deadline_hit,
-        timings_ms=Timings(
-            decode=ms.get("decode", 0.0),
-            ocr=ms.get("ocr", 0.0),
-            encode=ms.get("encode", 0.0),
-            total=round(total_s * 1000.0, 3),
-            queue=ms.get("queue", 0.0),
-        ),
-        policy=PolicyInfo(
-            name=choice.name,
-            thresholds=thresholds or None,
-            knob=choice.knob,
-            latency_budget_ms=budget,
-            source=choice.source,
-            expected_accuracy=choice.expected_accuracy,
-            guarantee=choice.guarantee or guarantee_of(None, engine.card, None),
-            degraded=admitted.degradation is not None,
-            degradation=degradation_info(admitted),
-        ),
-        model=ModelRef(name=engine.name, version=engine.version),
-        request_id=rid,
-        page=result.page.page,
-    )
-
-
-def abstained_reason(engine: Engine, verdict: Verdict, exit: str) -> str:
-    a = engine.abstainer
-    assert a is not None  # only an abstainer calls a page out of distribution
-    return (
-        f"out of distribution: {a.kind} score {verdict.score:.4g} at exit {exit} is "
-        f"below the checkpoint's threshold {a.threshold:.4g}; the page is likely none of the "
-        f"{len(engine.labels)} classes"
-    )
-
-
-def record(metrics: MetricsDep, engine: Engine, result: Result, total_s: float) -> None:
-    out = result.outcome
-    if not engine.judge(out).in_distribution:
-        metrics.out_of_distribution.inc()
-    metrics.exit_layer.labels(stage=out.stage).observe(out.layer)
-    for stage in ("decode", "ocr", "encode"):
-        if stage != "ocr" or not out.ocr_skipped:
-            metrics.duration.labels(stage=stage).observe(result.seconds.get(stage, 0.0))
-    metrics.duration.labels(stage="total").observe(total_s)
-    if out.ocr_skipped:
-        metrics.ocr_skipped.inc()
-    if out.deadline_hit:
-        metrics.deadline_hit.inc()
-    metrics.predictions.labels(**{"class": engine.labels[out.answer.prediction]}).inc()
 
 
 @router.post(
     "/v1/classify",
-    response_model=Classification,
-    summary="Classify one page (the first, or the one named by `page`)",
+    response_model=Classification | DocumentClassification,
+    summary="Classify one page (the first, or the one named by `page`), or a document (`pages`)",
+    description="Without `pages`: one page, answered as a Classification. With `pages`: the "
+    "document's pages in order, each as one page is, until the pooled document answer is sure "
+    "enough (or every requested page was read), answered as a DocumentClassification.",
     # 400: a malformed multipart body, which Starlette cannot parse into form fields.
     responses=errors.responses(400, 413, 415, 422, 503),
 )
@@ -161,6 +44,14 @@ async def classify(
     queue: QueueDep,
     file: Annotated[UploadFile, File(description="PNG, JPEG, TIFF or PDF")],
     page: Annotated[int, Form(ge=0, le=100_000, description="0-based page or frame")] = 0,
+    pages: Annotated[
+        str | None,
+        Form(
+            pattern=SPAN.pattern,
+            description=f"classify the document: {SPAN_TEXT}; reading stops once it is sure "
+            "(full_depth: every page is read)",
+        ),
+    ] = None,
     latency_budget_ms: Annotated[int | None, Form(gt=0, le=MAX_BUDGET_MS)] = None,
     policy: Annotated[
         str | None,
@@ -172,13 +63,25 @@ async def classify(
         Form(description='own OCR: {"words": [{"text": "...", "box": [x0, y0, x1, y1]}, ...]}'),
     ] = None,
     x_latency_budget_ms: Annotated[int | None, Header(gt=0, le=MAX_BUDGET_MS)] = None,
-) -> Classification:
+) -> Classification | DocumentClassification:
+    spec, budget = parse_policy(policy), latency_budget_ms or x_latency_budget_ms
+    if pages is not None:
+        if page:
+            raise errors.invalid("send page (one page) or pages (a document), not both")
+        if ocr is not None:
+            raise errors.invalid("own OCR (ocr) describes one page; it cannot go with pages")
+        span = PageSpan.parse(pages)
+        if span.last is not None:
+            check_length(span.first, span.last, settings)
+        data = await read_upload(file, settings)
+        return await classify_document(
+            request, engine, settings, store, metrics, queue, data, span, spec, budget, full_depth
+        )
     data = await read_upload(file, settings)
 
     def work(admitted: Admission, deadline: Deadline, enqueued: float) -> Result:
         return engine.classify(data, page, ocr, admitted.choice, deadline, enqueued, admitted.cap)
 
-    spec, budget = parse_policy(policy), latency_budget_ms or x_latency_budget_ms
     result, admitted, budget = await run_admitted(
         request, engine, settings, store, metrics, queue, spec, budget, full_depth, work
     )

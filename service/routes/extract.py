@@ -20,7 +20,7 @@ from service.extractor import DECODER_POLICIES, decoder_policy, extract_fields
 from service.metrics import Metrics
 from service.pressure import Admission
 from service.routes.admitted import read_upload, run_admitted
-from service.routes.classify import build_response, parse_policy, record
+from service.routes.answers import build_response, parse_policy, record
 from service.settings import MAX_BUDGET_MS
 
 router = APIRouter(tags=["extract"])

@@ -38,7 +38,7 @@ def _read_back(job: tuple[str, int]) -> dict[str, tuple[int, int]]:
 
 
 def test_tesseract_finds_the_ground_truth_words_on_clean_pages() -> None:
-    jobs = [(label, i) for label in CLASSES for i in range(2)]
+    jobs = [(label, 0) for label in CLASSES]  # one page a class: ~1,800 words, enough to judge
     with mp.get_context("fork").Pool(2) as pool:
         results = pool.map(_read_back, jobs)
     totals = {
@@ -47,7 +47,7 @@ def test_tesseract_finds_the_ground_truth_words_on_clean_pages() -> None:
     }
     found = sum(v[0] for v in totals.values())
     total = sum(v[1] for v in totals.values())
-    assert total > 3000
+    assert total > 1200
     assert found / total >= 0.90, totals
     assert totals["print"][0] / totals["print"][1] >= 0.92, totals
     # Handwriting fonts are meant to be hard for OCR, yet their boxes must hold those words.

@@ -57,6 +57,14 @@ def page() -> tuple[bytes, str]:
     return buf.getvalue(), json.dumps({"words": words})
 
 
+def two_page_tiff(png: bytes) -> bytes:
+    """The page twice, as one TIFF: a document request (pages=all) reads it with Tesseract."""
+    image = Image.open(io.BytesIO(png))
+    buf = io.BytesIO()
+    image.save(buf, "TIFF", save_all=True, append_images=[image])
+    return buf.getvalue()
+
+
 class Prometheus(Process):
     def __init__(self, target: str, tmp: Path) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
@@ -154,6 +162,9 @@ def traffic(stack: Stack) -> Prometheus:
                 files = {"file": ("page.png", png, "image/png")}
                 r = http.post("/v1/classify", files=files, data={"ocr": words, **form})
                 assert r.status_code == 200, r.text
+            doc = {"file": ("doc.tiff", two_page_tiff(png), "image/tiff")}
+            r = http.post("/v1/classify", files=doc, data={"pages": "all"})
+            assert r.status_code == 200 and r.json()["pages_read"], r.text
             bad = http.post(
                 "/v1/classify", files={"file": ("page.txt", b"not a page", "text/plain")}
             )

@@ -46,6 +46,7 @@ def test_the_quickstart_posts_only_files_that_ship() -> None:
     endpoints = {c.split()[-1].split("/", 1)[1] for c in commands}
     assert {"v1/classify", "v1/extract"} <= endpoints, commands
     assert any(".pdf" in c for c in commands), commands
+    assert any("pages=all" in c for c in commands), commands  # a whole document
     for command in commands:
         args = shlex.split(command)
         assert args[0] == "curl" and README_PORT in args[-1], command
@@ -98,4 +99,8 @@ def test_the_quickstart_command_answers(command: str, shipped_service: ServicePr
         assert isinstance(body["fields"], dict) and body["decoder"]["steps"] > 0, body
         answer = body["classification"]
     assert answer["label"] in labels and 0 < answer["confidence"] <= 1, answer
+    if form_field(args, "pages") is not None:  # a document: its pages' answers, in order
+        assert [p["page"] for p in answer["pages"]] == answer["pages_read"], answer
+        assert answer["pages_read"][0] == 0 and answer["page_count"] >= len(answer["pages_read"])
+        return
     assert answer["page"] == page, answer
