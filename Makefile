@@ -51,6 +51,7 @@ help:
 	@echo "make certify        certify operating points (ε=$(EPSILON), δ=$(DELTA)) on $(CERTIFY_DATA), into the card"
 	@echo "make certify-splits the guarantee checked on 200 calibration/test splits: reports/certify"
 	@echo "make evaluate       real early-exit evaluation on the synthetic test split and data/realval"
+	@echo "make evaluate-documents  whole documents: fit the page pool on data/realval, read them live"
 	@echo "make bench          adaptive exits vs full depth vs a plain pipeline: report + plots in $(BENCH_OUT) (~18 min)"
 	@echo "make bench-gpu      the encoder on a GPU: throughput by batch size, arrival rates (reports/gpu)"
 	@echo "make soak           20 min of steady load on one process: no errors, RSS growth <= 5% (report in $(SOAK_OUT))"
@@ -265,6 +266,12 @@ train-extract: venv
 		--per-class $(EXTRACT_PER_CLASS) --seed $(SEED) --workers $(WORKERS)
 	$(PY) -m models.train_extract --corpus $(EXTRACT_CORPUS) --checkpoint $(CHECKPOINT) \
 		--out $(EXTRACT_RUN)
+
+# Whole documents: the multi-page documents of data/realval read live (every page, then the
+# fitted pool); the pool goes into the card. Reuses reports/documents/pages.json when present.
+.PHONY: evaluate-documents
+evaluate-documents: venv sysdeps
+	$(PY) -m tools.document_eval --write-card
 
 evaluate-extract: venv
 	$(PY) -m models.evaluate_extract --run $(EXTRACT_RUN) --corpus $(EXTRACT_CORPUS) \

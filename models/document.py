@@ -3,10 +3,11 @@ and reading stops once the document is sure. One reader serves the live service 
 through the cascade) and the offline fit (each page's recorded answer), so what the fit chooses
 is what the service does.
 
-The pool is log-linear: score(c) = (w_first · log p_1(c) + w_rest · Σ_{i>1} log p_i(c)) / T,
-softmaxed. A document's class is mostly decided by its first page (a letter's later pages read
-like any prose, a report's appendix like a table), so the first page is weighted apart; T
-recalibrates the product, which grows overconfident as pages agree (they are not independent)."""
+The pool is log-linear: after k pages, score(c) = (w_first · log p_1(c) + w_rest · Σ_{1<i≤k}
+log p_i(c)) / T_k with T_k = T · (1 + g · (k - 1)), softmaxed. A document's class is mostly
+decided by its first page (a letter's later pages read like any prose, a report's appendix like a
+table), so the first page is weighted apart; T recalibrates a page's answer on real documents,
+and g the product, which grows overconfident as pages agree (they are not independent)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class DocumentPool(BaseModel):
     first_weight: float = Field(default=1.0, ge=0)
     rest_weight: float = Field(default=1.0, ge=0)
     temperature: float = Field(default=1.0, gt=0)
+    growth: float = Field(default=0.0, ge=0, description="of the temperature, per page after one")
     threshold: float = Field(default=0.95, gt=0, description="above 1: read every page")
     data: list[str] = []  # what it was fitted on
     metrics: DocumentMetrics | None = None
@@ -61,7 +63,8 @@ class DocumentPool(BaseModel):
             for c in range(classes):
                 scores[c] += w * math.log(max(probs[c], FLOOR))
         top = max(scores)
-        exps = [math.exp((s - top) / self.temperature) for s in scores]
+        t = self.temperature * (1.0 + self.growth * (len(pages) - 1))
+        exps = [math.exp((s - top) / t) for s in scores]
         total = sum(exps)
         return [e / total for e in exps]
 

@@ -16,6 +16,7 @@ class PoolInfo(BaseModel):
     first_weight: float = Field(description="weight of the first page's log-probabilities")
     rest_weight: float = Field(description="weight of every later page's log-probabilities")
     temperature: float = Field(description="the pooled scores are divided by it, then softmaxed")
+    growth: float = Field(description="the temperature grows by this share per page after one")
     threshold: float = Field(
         description="reading stops once the document's confidence reaches it; above 1: never"
     )

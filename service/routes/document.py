@@ -86,6 +86,7 @@ def document_response(
             first_weight=pool.first_weight,
             rest_weight=pool.rest_weight,
             temperature=pool.temperature,
+            growth=pool.growth,
             threshold=pool.threshold,
         ),
         pages=answers,

@@ -1,4 +1,4 @@
-"""The soak in a tiny mode against a real server process (half a minute, real Tesseract for
+"""The soak in a tiny mode against a real server process (20 seconds, real Tesseract for
 part of the mix): every request answered, memory sampled, the report written. The 20-minute
 verdict is `make soak`'s business."""
 
@@ -34,13 +34,13 @@ def test_growth_compares_medians_after_the_warmup() -> None:
 def test_a_short_soak_answers_everything_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "soak"
     args = soak.parse(
-        ["--out", str(out), "--minutes", "0.5", "--warmup-minutes", "0.1", "--sample-s", "1",
+        ["--out", str(out), "--minutes", "0.35", "--warmup-minutes", "0.1", "--sample-s", "1",
          "--per-class", "1", "--pages-dir", str(tmp_path / "pages")]
     )  # fmt: skip
     result = soak.run(args)
     assert result["requests"] >= 8 and result["errors"] == 0, result["error_examples"]
     assert set(result["statuses"]) == {"200"}
-    assert len(result["rss"]) >= 20 and result["baseline_bytes"] > 50 * 2**20
+    assert len(result["rss"]) >= 15 and result["baseline_bytes"] > 50 * 2**20
     saved = json.loads((out / "soak.json").read_text())
     assert saved["requests"] == result["requests"] and "passed" in saved
     report = (out / "report.md").read_text()

@@ -9,7 +9,14 @@ import random
 import pytest
 
 from models.document import DocumentPool, read
-from models.document_fit import AnsweredDocument, cross_validate, fit_pool, measure, simulate
+from models.document_fit import (
+    AnsweredDocument,
+    cross_validate,
+    fit_pool,
+    measure,
+    prefix_log_loss,
+    simulate,
+)
 
 A, B = [0.8, 0.2], [0.3, 0.7]
 
@@ -79,3 +86,20 @@ def test_simulate_is_the_reader_on_recorded_answers() -> None:
     pool = DocumentPool(threshold=0.9)
     live = read(pool, range(len(doc.pages)), lambda i: doc.pages[i])
     assert simulate(pool, doc) == (live.prediction, len(live.read))
+
+
+def test_the_vectorised_log_loss_is_the_pool_s_own_arithmetic() -> None:
+    docs = documents(12, seed=5)
+    pool = DocumentPool(rest_weight=0.3, temperature=1.7, growth=0.5)
+    by_combine = [
+        -math.log(max(pool.combine(d.pages[:k])[d.label], 1e-12))
+        for d in docs
+        for k in range(1, len(d.pages) + 1)
+    ]
+    assert prefix_log_loss(pool, docs) == pytest.approx(sum(by_combine) / len(by_combine))
+
+
+def test_growth_cools_the_pool_as_pages_add_up() -> None:
+    flat, growing = DocumentPool(), DocumentPool(growth=1.0)
+    assert flat.combine([A]) == growing.combine([A])  # one page: no growth yet
+    assert max(growing.combine([A, A, A])) < max(flat.combine([A, A, A]))
