@@ -177,6 +177,11 @@ class ModelCard(BaseModel):
         description="the field decoder behind POST /v1/extract: its config, fields per class, "
         "temperatures, default policy and measured metrics; null: the checkpoint has none",
     )
+    document: dict[str, Any] | None = Field(
+        default=None,
+        description="how a document's pages pool (POST /v1/classify with pages): weights, "
+        "temperature, stopping threshold, and what the checkpoint's pool measured",
+    )
 
 
 class Health(BaseModel):

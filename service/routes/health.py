@@ -8,6 +8,7 @@ from models.card import as_written
 from service import errors
 from service.config_store import RuntimeConfig
 from service.deps import EngineDep, MetricsDep, QueueDep, StoreDep
+from service.document import pool_of
 from service.engine import Engine
 from service.guarantee import epsilon_in_force
 from service.precedence import in_force
@@ -56,6 +57,7 @@ async def model(engine: EngineDep, store: StoreDep) -> ModelCard:
         certification=certification_view(engine, store.current()),
         abstention=None if card.abstention is None else as_written(card.abstention),
         decoder=None if card.decoder is None else as_written(card.decoder),
+        document=pool_of(engine).model_dump(mode="json"),
     )
 
 

@@ -116,6 +116,12 @@ def test_a_document_longer_than_the_request_limit_is_refused(client_factory: obj
     assert post_document(client, document(3), pages="1-2").json()["pages_read"] == [1, 2]
 
 
+def test_the_model_describes_the_pool_in_force(client: TestClient) -> None:
+    use_pool(client, DocumentPool(rest_weight=0.4, threshold=0.8))
+    described = client.get("/v1/model").json()["document"]
+    assert described["rest_weight"] == 0.4 and described["threshold"] == 0.8
+
+
 def test_pages_read_are_exported(client: TestClient) -> None:
     use_pool(client, AT_ONCE)
     post_document(client, document(3), pages="all")
