@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import websocket
@@ -105,3 +106,10 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self.log.close()
+
+
+def foreign(requested: list[str], origin: str) -> list[str]:
+    """Requests to anything but the service (data: and blob: URLs stay in the page)."""
+    own = urlsplit(origin).netloc
+    return [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(u).netloc != own]  # fmt: skip

@@ -25,6 +25,7 @@ from service.app import create_app
 from service.engine import Engine
 from service.ocr_cache import CachedOcr
 from service.settings import Settings
+from tests.browser import Browser
 from tests.models.conftest import tiny_config
 from tests.processes import ServiceProcess
 
@@ -70,6 +71,18 @@ def shipped_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servic
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One headless Chromium for the browser tests (docs, playground); each test opens its page
+    and clears the recorded events first."""
+    logs = tmp_path_factory.mktemp("browser")
+    chromium = Browser(logs / "profile", logs / "chromium.log")
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,11 @@ a real service process: the pages render the API and ask nothing of any host but
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import CHROMIUM, Browser
+from tests.browser import CHROMIUM, Browser, foreign
 from tests.processes import ServiceProcess
 
 pytestmark = [
@@ -18,23 +16,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def served(
-    shipped_service: ServiceProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServiceProcess, Browser]]:
-    logs = tmp_path_factory.mktemp("docs-browser")
-    browser = Browser(logs / "profile", logs / "chromium.log")
-    try:
-        yield shipped_service, browser
-    finally:
-        browser.close()
-
-
-def foreign(requested: list[str], origin: str) -> list[str]:
-    """Requests to anything but the service (data: and blob: URLs stay in the page)."""
-    own = urlsplit(origin).netloc
-    return [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-            and urlsplit(u).netloc != own]  # fmt: skip
+@pytest.fixture
+def served(shipped_service: ServiceProcess, browser: Browser) -> tuple[ServiceProcess, Browser]:
+    return shipped_service, browser
 
 
 @pytest.mark.parametrize(

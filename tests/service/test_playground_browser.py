@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser import CHROMIUM, Browser
+from tests.browser import CHROMIUM, Browser, foreign
 from tests.processes import ROOT, ServiceProcess
-from tests.service.test_docs_browser import foreign
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,16 +40,9 @@ SETTLED = "['policy', 'full'].every((n) => ['done', 'error'].includes("
 SETTLED += "document.querySelector(`.run[data-run='${n}']`).dataset.state))"
 
 
-@pytest.fixture(scope="module")
-def served(
-    shipped_service: ServiceProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServiceProcess, Browser]]:
-    logs = tmp_path_factory.mktemp("playground-browser")
-    browser = Browser(logs / "profile", logs / "chromium.log")
-    try:
-        yield shipped_service, browser
-    finally:
-        browser.close()
+@pytest.fixture
+def served(shipped_service: ServiceProcess, browser: Browser) -> tuple[ServiceProcess, Browser]:
+    return shipped_service, browser
 
 
 def invoice_page() -> Path:
